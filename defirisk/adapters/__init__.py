@@ -1,0 +1,1 @@
+"""Protocol adapters: one sub-package per family (calls, decoding, discovery, rules)."""
