@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import pandas as pd
 import typer
 
 from defirisk.errors import DefiriskError
@@ -50,6 +51,8 @@ def handles_errors(func: F) -> F:
 
 def _plain(value: Any) -> Any:
     """JSON has no NaN or infinity: they become ``null``."""
+    if value is None or value is pd.NA:
+        return None
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
