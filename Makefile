@@ -18,6 +18,12 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Headless Chromium renders the HTML report in a test (Debian packages; needs root, as in CI).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+
 install: $(PY_STAMP)
 
 demo: $(PY_STAMP)
@@ -26,7 +32,7 @@ demo: $(PY_STAMP)
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 
-test: $(PY_STAMP) $(NODE_STAMP) lint
+test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) lint
 	$(BIN)/python -m pytest -q
 
 bench: $(PY_STAMP) $(NODE_STAMP)

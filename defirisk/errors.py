@@ -25,6 +25,7 @@ Library code raises only these; the CLI maps them to exit codes (``DefiriskError
     │   ├── DatabaseLocked         another writer holds the database
     │   └── CorruptDatabase        not a defirisk database, or damaged
     ├── DataError                  bundled or imported data is missing or inconsistent
+    ├── OutputError                a report or export could not be written
     └── GateFailed                 a --fail-on condition held (exit code 3)
 """
 
@@ -121,6 +122,10 @@ class CorruptDatabase(StoreError):
 
 class DataError(DefiriskError):
     """Bundled or imported data is missing or inconsistent."""
+
+
+class OutputError(DefiriskError):
+    """A report or export could not be written (nothing half-written is left)."""
 
 
 class GateFailed(DefiriskError):
