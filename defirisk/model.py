@@ -35,7 +35,7 @@ IntArray = npt.NDArray[np.int64]
 #: One row per (market, asset).
 ASSET_COLUMNS: dict[str, str] = {
     "market": "market key (pool or comptroller address, Morpho market id)",
-    "asset": "underlying token address",
+    "asset": "token address keying the asset (the underlying; for Compound v2 the cToken, underlying in extra)",
     "symbol": "token symbol, verbatim from the token contract (untrusted)",
     "name": "token name, verbatim from the token contract (untrusted)",
     "decimals": "token decimals",
@@ -86,7 +86,7 @@ ACCOUNT_COLUMNS: dict[str, str] = {
 POSITION_COLUMNS: dict[str, str] = {
     "market": "market key",
     "account": "account address",
-    "asset": "underlying token address",
+    "asset": "asset key, as in the assets table",
     "collateral_raw": "supplied balance, token base units (int)",
     "collateral": "supplied balance in whole tokens (float)",
     "debt_raw": "debt balance (all debt kinds), token base units (int)",
@@ -184,6 +184,9 @@ class Exposures:
     borrow_weight: FloatArray  # (P,) effective LTV
     bonus: FloatArray  # (P,) effective liquidation bonus when this collateral is seized
     protocol_fee: FloatArray  # (P,) share of the bonus the protocol keeps
+    #: The family floors each unit's average ``liq_weight`` to multiples of this (Aave v3 keeps the
+    #: average liquidation threshold in whole basis points: 1e-4); 0 means exact.
+    weight_quantum: float = 0.0
 
     @property
     def n_units(self) -> int:

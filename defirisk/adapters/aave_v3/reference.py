@@ -111,12 +111,14 @@ class AaveReference:
             reserve = self._reserves[(market, asset)]
             in_emode = user_emode != 0 and reserve.emode == user_emode
             price = emode_price if (in_emode and emode_price != 0) else reserve.price
+            # GenericLogic tests the reserve's own threshold and LTV, then weights with e-mode's.
             ltv, lt = (emode_ltv, emode_lt) if in_emode else (reserve.ltv, reserve.lt)
             unit = 10**reserve.decimals
-            if lt != 0 and enabled and balance != 0:
+            if reserve.lt != 0 and enabled and balance != 0:
                 value = balance * price // unit
                 total_collateral += value
-                avg_ltv += value * ltv
+                if reserve.ltv != 0:
+                    avg_ltv += value * ltv
                 avg_lt += value * lt
             if debt != 0:
                 total_debt += debt * price // unit
