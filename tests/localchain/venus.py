@@ -2,18 +2,19 @@
 
     with LocalVenus.start() as venus:
         venus.set_price("tWETH", 2_000 * 10**18)
-        venus.liquidate("tUSDC", borrower, repay, "tWETH")
+        venus.liquidate(liquidator, "tUSDC", borrower, repay, "tWETH")
 
 Contracts: the Hardhat artifacts of ``@venusprotocol/venus-protocol`` 5.2.0, deployed as on BNB Chain:
 ``Unitroller`` → ``Diamond`` with the four facets (Market, Policy, Setter, Reward) cut in, a
 ``ComptrollerLens`` (the Diamond computes account liquidity through it), ``VBep20Delegator`` markets
 over one ``VBep20Delegate``, ``JumpRateModel``s, the package's ``SimplePriceOracle``, ``FaucetToken``
-underlyings (18, 8, 6 and 6 decimals), the ``AccessControlManagerMock`` that the setters ask, and the
+underlyings (WETH 18, WBTC 8, USDC 6, USDT 6 and OLD 18 decimals), the ``AccessControlManagerMock`` that the setters ask, and the
 ``Liquidator`` behind an OpenZeppelin ``ERC1967Proxy`` (set as the Comptroller's
 ``liquidatorContract``, so every liquidation goes through it and ``treasuryPercentMantissa`` of the
-seized vTokens go to the treasury). 5.2.0 is the last version whose package installs from the
-registry with a single collateral factor per market (``getAccountLiquidity`` = the Compound v2 maths
-plus minted VAI); later versions add liquidation thresholds and e-mode pools.
+seized vTokens go to the treasury). Why 5.2.0: its Comptroller has one collateral factor per market
+and ``getAccountLiquidity`` is the Compound v2 maths plus minted VAI (10.x adds liquidation thresholds
+and e-mode pools), and its dependency tree installs from the registry (9.7.0 and 10.3.0 ask for a
+``@venusprotocol/governance-contracts`` ^2.13 that the registry does not serve).
 
 Fixture-only settings: the access control mock lets the admin call every setter; reserves are never
 swept (``reduceReservesBlockDelta`` = 2²⁵⁶ − 1, as no ProtocolShareReserve is deployed); the
@@ -27,7 +28,8 @@ supplying (both discovered, neither holds a position that counts). The ``tOLD`` 
 deprecated (collateral factor 0, mint and borrow paused, forced liquidation on), which puts its
 suppliers in shortfall. Finally ``BLOCKS_BEFORE_ACCRUAL`` blocks pass, interest is accrued on every
 market, and the oracle moves from the seeding prices to the final ones (WETH −0.1 %, WBTC +0.4 %, USDC
-+0.01 %), which tips some 99.9 % borrowers into shortfall and leaves others just above it.
++0.01 %), which tips some 99.9 % borrowers into shortfall and leaves others just above it; then
+``BLOCKS_AFTER_ACCRUAL`` empty blocks, so the head's stored values lag its current ones.
 
 Deployment and seeding take a few seconds; the result is cached as an anvil state dump (traces
 stripped) under ``.cache/localchain`` keyed on the anvil and Venus versions and this file's hash.
@@ -68,6 +70,8 @@ CLOSE_FACTOR = 5 * 10**17
 LIQUIDATION_INCENTIVE = 108 * 10**16
 TREASURY_PERCENT = 5 * 10**16
 BLOCKS_BEFORE_ACCRUAL = 500
+#: Blocks mined after the last accrual, so that stored values lag the head (as on a live chain).
+BLOCKS_AFTER_ACCRUAL = 50
 #: ``ComptrollerStorage.Action`` values.
 MINT, BORROW = 0, 2
 
@@ -226,6 +230,10 @@ class VenusDeployment:
     start_block: int
 
 
+class FixtureError(RuntimeError):
+    """The deployed pool does not have the configuration the fixture set (a setter returned an error)."""
+
+
 class _Deployer:
     def __init__(self, rpc: Any) -> None:
         self.rpc = rpc
@@ -363,6 +371,7 @@ def _seed(rpc: Any, dep: VenusDeployment) -> None:
     d.send([d.tx(v, "accrueInterest()") for v in dep.markets.values()]
            + [d.tx(dep.oracle, "setUnderlyingPrice(address,uint256)", dep.markets[m.symbol], m.price_mantissa)
               for m in MARKETS])
+    rpc.call("anvil_mine", hex(BLOCKS_AFTER_ACCRUAL))
 
 
 def _check(rpc: Any, dep: VenusDeployment) -> None:
@@ -374,11 +383,11 @@ def _check(rpc: Any, dep: VenusDeployment) -> None:
         listed, cf = eth_abi.decode(["bool", "uint256"], view(dep.comptroller, "markets(address)", dep.markets[m.symbol])[:64])
         expected = 0 if m.symbol == DEPRECATED else m.collateral_factor
         if not listed or cf != expected:
-            raise AnvilError(f"{m.vsymbol}: listed {listed}, collateral factor {cf}, expected {expected}")
+            raise FixtureError(f"{m.vsymbol}: listed {listed}, collateral factor {cf}, expected {expected}")
     answers = {s: int.from_bytes(view(dep.comptroller, s), "big")
                for s in ("closeFactorMantissa()", "liquidationIncentiveMantissa()")}
     if answers != {"closeFactorMantissa()": CLOSE_FACTOR, "liquidationIncentiveMantissa()": LIQUIDATION_INCENTIVE}:
-        raise AnvilError(f"comptroller parameters not set: {answers}")
+        raise FixtureError(f"comptroller parameters not set: {answers}")
 
 
 # Cache -----------------------------------------------------------------------------------------------
