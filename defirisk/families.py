@@ -33,6 +33,9 @@ class Family(Protocol):
 
 _REGISTRY: dict[str, str] = {
     "aave-v3": "defirisk.adapters.aave_v3.family:AaveV3Family",
+    "compound-v2": "defirisk.adapters.compound_v2.family:CompoundV2Family",
+    "morpho-blue": "defirisk.adapters.morpho_blue.family:MorphoBlueFamily",
+    "comet": "defirisk.adapters.comet.family:CometFamily",
 }
 
 
