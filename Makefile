@@ -18,11 +18,13 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Headless Chromium renders the HTML report in a test (Debian packages; needs root, as in CI).
+# Debian tools some tests drive for real (needs root, as in CI): headless Chromium renders the HTML
+# report; systemd-analyze verifies the operator recipes in cli/.
 CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
+SYSTEMD_ANALYZE := /usr/bin/systemd-analyze
+$(CHROMIUM) $(SYSTEMD_ANALYZE):
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core systemd
 
 install: $(PY_STAMP)
 
@@ -32,7 +34,7 @@ demo: $(PY_STAMP)
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 
-test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) lint
+test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM) $(SYSTEMD_ANALYZE) lint
 	$(BIN)/python -m pytest -q
 
 bench: $(PY_STAMP) $(NODE_STAMP)

@@ -37,6 +37,7 @@ def _root(
 
 
 from defirisk.commands import data as _data  # noqa: E402,F401  (registers commands)
+from defirisk.commands import jobs as _jobs  # noqa: E402,F401
 
 
 def main() -> None:

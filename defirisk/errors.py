@@ -23,6 +23,7 @@ Library code raises only these; the CLI maps them to exit codes (``DefiriskError
     │   ├── SnapshotNotFound
     │   ├── SchemaVersionError     written by a newer (or unknown) schema version
     │   ├── DatabaseLocked         another writer holds the database
+    │   │   └── JobLocked          another job run holds the job's lock (exit code 4)
     │   └── CorruptDatabase        not a defirisk database, or damaged
     ├── DataError                  bundled or imported data is missing or inconsistent
     ├── OutputError                a report or export could not be written
@@ -114,6 +115,12 @@ class SchemaVersionError(StoreError):
 
 class DatabaseLocked(StoreError):
     """Another process is writing to the database."""
+
+
+class JobLocked(DatabaseLocked):
+    """Another ``defirisk job run`` holds the job's lock."""
+
+    exit_code = 4
 
 
 class CorruptDatabase(StoreError):
