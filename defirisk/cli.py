@@ -36,6 +36,7 @@ def _root(
     """Liquidation and bad-debt risk of DeFi lending protocols."""
 
 
+from defirisk.commands import analysis as _analysis  # noqa: E402,F401
 from defirisk.commands import data as _data  # noqa: E402,F401  (registers commands)
 from defirisk.commands import jobs as _jobs  # noqa: E402,F401
 

@@ -73,17 +73,13 @@ def snapshot_command(
 ) -> None:
     """Take a snapshot of a deployment at a pinned block and store it (reconciled with the chain)."""
     from defirisk.chain import resolve_rpc_url
+    from defirisk.commands.selection import parse_block
     from defirisk.deployments import load_deployment
-    from defirisk.errors import InvalidParameter
     from defirisk.snapshot import take_snapshot
 
     target = load_deployment(deployment)
     url = resolve_rpc_url(rpc_url)
-    pinned: int | None = None
-    if block is not None and block != "latest":
-        if not block.isdigit():
-            raise InvalidParameter(f"--block must be a block number or 'latest', got {block!r}")
-        pinned = int(block)
+    pinned = "latest" if block == "latest" else parse_block(block)
     with progress(quiet or as_json) as on_progress:
         summary = take_snapshot(
             target,
@@ -107,16 +103,18 @@ def _print_summary(document: dict) -> None:
     from defirisk.output import print_table
 
     recon = document.get("reconciliation") or {}
+    checked = recon.get("checked")
     rows = [
-        ["snapshot id", document["snapshot_id"]],
+        ["snapshot id", document["id"]],
         ["deployment", document["deployment"]],
         ["chain id", document["chain_id"]],
         ["block", f"{document['block_number']} ({document['block_hash']})"],
-        ["accounts", document["accounts"]],
+        ["accounts stored", document["accounts"]],
         ["reserves", document["reserves"]],
         ["positions", document["positions"]],
-        ["reconciled accounts", recon.get("accounts_checked", "not verified")],
+        ["reconciled with the chain", "not verified (--no-verify)" if checked is None else f"{checked} accounts"],
         ["mismatches", recon.get("mismatches", "-")],
+        ["HTTP requests", (document.get("requests") or {}).get("total", "-")],
     ]
     print_table("Snapshot stored", ["", ""], rows)
 

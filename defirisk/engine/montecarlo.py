@@ -5,7 +5,9 @@
 mappable feed contribute their joint hourly log returns ``r_t = log(p_t / p_{t−1h})`` on an hourly
 UTC grid, at points where every series is fresh (``PriceHistory.price``). The pooled rows (n, F) are
 demeaned by default (a stress window's drift would otherwise decide the paths' direction). Feeds
-that no episode prices get zero returns and are reported in ``unmapped``. The windows are stress
+that no episode prices get zero returns and are reported in ``unmapped``; so do feeds that no episode
+prices together with the others, when the episodes cover only part of the portfolio at once (the
+jointly priced set with the largest held value is calibrated). The windows are stress
 episodes, so volatilities and correlations are **stressed** estimates, not long-run ones.
 
 **Methods** (``method``):
@@ -144,8 +146,15 @@ def hourly_returns(
     held: np.ndarray,
     symbol_map: Mapping[str, Sequence[str]],
     episodes: Sequence[str] | None = None,
-) -> tuple[FloatArray, list[str], list[str], list[int]]:
-    """Pooled joint hourly log returns (n, F), episodes used, per-feed series label, unmapped feeds."""
+) -> tuple[FloatArray, list[str], list[str], list[tuple[int, str]]]:
+    """Pooled joint hourly log returns (n, F), episodes used, per-feed series label, unmapped feeds
+    with the reason.
+
+    ``held`` (F,) is each feed's held value (or a mask); only held feeds are calibrated. When no
+    episode prices every mappable feed together, the feeds priced together by some episode with the
+    largest held value are calibrated, and the others are reported as unmapped (zero returns).
+    """
+    held = np.asarray(held, dtype=np.float64)
     names = [history.episode(e).name for e in episodes] if episodes else sorted(history.episodes)
     per_episode = {}
     for name in names:
@@ -155,8 +164,14 @@ def hourly_returns(
             for f, label in enumerate(feed_labels)
         ]
     mappable = [f for f in range(len(feed_labels)) if any(per_episode[e][f] for e in names)]
-    unmapped = [f for f in np.flatnonzero(held) if f not in mappable]
-    usable = [e for e in names if all(per_episode[e][f] for f in mappable)]
+    unmapped = [(int(f), "no hourly price series in any episode") for f in np.flatnonzero(held) if f not in mappable]
+    covered = {e: frozenset(f for f in mappable if per_episode[e][f]) for e in names}
+    target = frozenset(mappable)
+    if mappable and not any(c >= target for c in covered.values()):
+        target = max(covered.values(), key=lambda c: (sum(held[f] for f in c), len(c)))
+        unmapped += [(f, "no episode prices it together with the larger held feeds") for f in mappable if f not in target]
+        mappable = sorted(target)
+    usable = [e for e in names if covered[e] >= target]
     if mappable and not usable:
         labels = ", ".join(feed_labels[f] for f in mappable)
         raise InvalidScenario(
@@ -232,8 +247,11 @@ def simulate_paths(
     history = history or load_history()
     labels = [str(s) for s in exposures.feed_symbol]
     held = (
-        np.bincount(exposures.pos_feed, weights=exposures.collateral + exposures.debt, minlength=len(labels))
-        > 0
+        np.bincount(
+            exposures.pos_feed,
+            weights=(exposures.collateral + exposures.debt) * exposures.price[exposures.pos_feed],
+            minlength=len(labels),
+        )
     )
     returns, used, series, unmapped = hourly_returns(
         history, labels, held, symbol_map_with(symbols), episodes
@@ -277,8 +295,8 @@ def simulate_paths(
         feed_symbol=tuple(labels),
         feed_asset=tuple(str(a) for a in exposures.feed_asset),
         unmapped=tuple(
-            Unmapped(int(g), labels[g], str(exposures.feed_asset[g]), "no hourly price series in any episode")
-            for g in unmapped
+            Unmapped(g, labels[g], str(exposures.feed_asset[g]), reason)
+            for g, reason in unmapped
         ),
         calibration=Calibration(tuple(used), len(returns), tuple(series), vol, correlation, t_nu),
     )

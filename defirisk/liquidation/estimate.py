@@ -136,12 +136,17 @@ def asset_groups(
 
 
 def _eth(x: Exposures, economics: Economics) -> tuple[int, float] | None:
+    """The feed that prices gas: wrapped ether by address, else (Compound v2 keys assets by cToken)
+    the one feed labelled ``WETH`` or ``ETH``; ``None`` when ``economics`` fixes the ETH price."""
     if economics.eth_price_usd is not None:
         return None
-    for f, asset in enumerate(x.feed_asset):
-        if str(asset).lower() in WETH_ADDRESSES:
-            return f, float(x.price[f]) * x.base_usd
-    raise InvalidParameter("the snapshot has no WETH feed to price gas: give an ETH price (eth_price_usd)")
+    by_address = [f for f, asset in enumerate(x.feed_asset) if str(asset).lower() in WETH_ADDRESSES]
+    by_symbol = [f for f, symbol in enumerate(x.feed_symbol) if str(symbol) in ("WETH", "ETH")]
+    found = by_address or (by_symbol if len(by_symbol) == 1 else [])
+    if not found:
+        raise InvalidParameter("the snapshot has no WETH feed to price gas: give an ETH price (eth_price_usd)")
+    f = found[0]
+    return f, float(x.price[f]) * x.base_usd
 
 
 def _initial(x: Exposures, rules: LiquidationRules) -> dict[str, float]:

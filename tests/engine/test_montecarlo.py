@@ -102,3 +102,19 @@ def test_path_outcomes_pick_each_paths_worst_step(exposures) -> None:
         assert outcomes.worst_step[s] == int(np.argmax(debt))
         assert outcomes.debt_liquidatable_usd[s] == pytest.approx(debt.max(), rel=1e-12)
         assert outcomes.terminal_debt_liquidatable_usd[s] == pytest.approx(debt[-1], rel=1e-12)
+
+
+def test_partial_coverage_calibrates_the_largest_jointly_priced_set() -> None:
+    """The real Compound v2 portfolio has assets no single episode prices together: the paths are
+    calibrated on the jointly priced set holding the most value, and the rest are reported."""
+    from defirisk.adapters.compound_v2.importer import import_compound_v2_dataset
+    from defirisk.engine import exposures_of
+
+    exposures = exposures_of(import_compound_v2_dataset("2023-05-09"))
+    paths = simulate_paths(exposures, n_paths=5, horizon="4h", seed=1)
+    reasons = {u.symbol: u.reason for u in paths.unmapped}
+    labels = list(exposures.feed_symbol)
+    moved = {labels[f] for f in range(len(labels)) if np.ptp(paths.multipliers[:, :, f]) > 0}
+    assert "ETH" in moved and "ETH" not in reasons
+    assert moved.isdisjoint(reasons), "a reported feed must be held flat, and a moved one not reported"
+    assert any("together" in r for r in reasons.values())
