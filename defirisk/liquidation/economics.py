@@ -46,6 +46,9 @@ GWEI = 1e-9
 WEI = 1e-18
 BUILDER_BASES = ("surplus", "bonus")
 
+#: The placeholder address protocols use for native ether (Compound v2's cETH underlying).
+NATIVE_ETHER = "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
 #: Wrapped ether on the chains Aave v3 runs on (lower-case); the feed pricing gas.
 WETH_ADDRESSES = frozenset(
     {

@@ -32,7 +32,7 @@ from defirisk.engine.vocabulary import groups_with, symbol_map_with
 from defirisk.errors import InvalidParameter, InvalidScenario
 from defirisk.families import get_family
 from defirisk.liquidation.cascade import STEP_FIELDS, CascadeResult, CascadeSettings, simulate
-from defirisk.liquidation.economics import WETH_ADDRESSES, Economics, default_economics
+from defirisk.liquidation.economics import NATIVE_ETHER, WETH_ADDRESSES, Economics, default_economics
 from defirisk.liquidation.liquidity import Liquidity, LiquidityBook, default_liquidity, load_liquidity
 from defirisk.liquidation.metrics import RiskMetrics, risk_metrics
 from defirisk.liquidation.rules import LiquidationRules
@@ -136,17 +136,14 @@ def asset_groups(
 
 
 def _eth(x: Exposures, economics: Economics) -> tuple[int, float] | None:
-    """The feed that prices gas: wrapped ether by address, else (Compound v2 keys assets by cToken)
-    the one feed labelled ``WETH`` or ``ETH``; ``None`` when ``economics`` fixes the ETH price."""
+    """The feed that prices gas: wrapped ether, or native ether (``0xeeee…``, as Compound v2's cETH
+    market lists it); ``None`` when ``economics`` fixes the ETH price."""
     if economics.eth_price_usd is not None:
         return None
-    by_address = [f for f, asset in enumerate(x.feed_asset) if str(asset).lower() in WETH_ADDRESSES]
-    by_symbol = [f for f, symbol in enumerate(x.feed_symbol) if str(symbol) in ("WETH", "ETH")]
-    found = by_address or (by_symbol if len(by_symbol) == 1 else [])
-    if not found:
-        raise InvalidParameter("the snapshot has no WETH feed to price gas: give an ETH price (eth_price_usd)")
-    f = found[0]
-    return f, float(x.price[f]) * x.base_usd
+    for f, asset in enumerate(x.feed_asset):
+        if str(asset).lower() in WETH_ADDRESSES | {NATIVE_ETHER}:
+            return f, float(x.price[f]) * x.base_usd
+    raise InvalidParameter("the snapshot has no WETH feed to price gas: give an ETH price (eth_price_usd)")
 
 
 def _initial(x: Exposures, rules: LiquidationRules) -> dict[str, float]:
