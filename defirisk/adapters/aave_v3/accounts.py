@@ -19,6 +19,10 @@ provider); where a token's ``balanceOf`` differs (GHO's variable debt token subt
 the Pool's figure is the one its health factor uses. Supplies not marked as collateral are not read:
 they cannot change the account's health and the bitmap does not point at them.
 
+From Pool revision 9 (v3.5, ``TokenMath``) on, the Pool rounds against the user: the collateral is
+``rayMulFloor`` and the variable debt ``rayMulCeil`` (``revisions``); from revision 5 (v3.2) on there
+is no stable debt to read.
+
 Calls are grouped so that one ``multicall`` holds ``batch_size × client.max_batch`` sub-calls, which
 the chain layer sends as one HTTP request; progress is reported after each group. Every sub-call is
 required: a failure raises ``MulticallFailed`` naming it.
@@ -36,6 +40,7 @@ from defirisk.adapters.aave_v3 import calls
 from defirisk.adapters.aave_v3.config import borrowing_ids, collateral_ids, used_ids
 from defirisk.adapters.aave_v3.frames import AccountRead, ReserveBalances
 from defirisk.adapters.aave_v3.market import AaveMarket
+from defirisk.adapters.aave_v3.revisions import ray_mul_ceil, ray_mul_floor, uses_token_math
 from defirisk.chain import Call, PinnedBlock, RpcClient, multicall
 from defirisk.errors import DataError
 from defirisk.units import ray_mul
@@ -104,6 +109,7 @@ def _balances(market: AaveMarket, config: int, values: list[int]) -> tuple[Reser
     """Pair ``_balance_calls``' answers with their reserves (same walk over the bitmap)."""
     reserves = market.reserve_by_id()
     collateral, borrowing = set(collateral_ids(config)), set(borrowing_ids(config))
+    supplied, owed = (ray_mul_floor, ray_mul_ceil) if uses_token_math(market.maths) else (ray_mul, ray_mul)
     it = iter(values)
     out = []
     for i in used_ids(config):
@@ -111,11 +117,11 @@ def _balances(market: AaveMarket, config: int, values: list[int]) -> tuple[Reser
         fields: dict[str, int] = {}
         if i in collateral:
             scaled = next(it)
-            fields["collateral"], fields["collateral_scaled"] = ray_mul(scaled, r.normalized_income), scaled
+            fields["collateral"], fields["collateral_scaled"] = supplied(scaled, r.normalized_income), scaled
         if i in borrowing:
             scaled = next(it)
             stable, principal = (next(it), next(it)) if r.stable_debt_token is not None else (0, 0)
-            fields["variable_debt"] = ray_mul(scaled, r.normalized_debt)
+            fields["variable_debt"] = owed(scaled, r.normalized_debt)
             fields["variable_debt_scaled"] = scaled
             fields["stable_debt"], fields["stable_debt_principal"] = stable, principal
         out.append(ReserveBalances(r.asset, i in collateral, i in borrowing, **fields))

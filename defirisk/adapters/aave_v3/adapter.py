@@ -3,37 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from defirisk.adapters.aave_v3 import accounts as account_reads
 from defirisk.adapters.aave_v3 import events, frames
 from defirisk.adapters.aave_v3.liquidation import rules_version_for_pool_revision
 from defirisk.adapters.aave_v3.market import ZERO_ADDRESS, AaveMarket, load_market
 from defirisk.adapters.aave_v3.reconcile import reconcile
+from defirisk.adapters.aave_v3.revisions import uses_bitmaps
 from defirisk.adapters.base import Adapter, EventFilter, Progress, Reading, Reconciliation
 from defirisk.chain import Log, PinnedBlock, RpcClient
 from defirisk.deployments import Deployment
 from defirisk.errors import DataError
 from defirisk.model import MarketState, SnapshotMeta
 
-#: From this Pool revision on (Aave v3.2), e-mode membership is a per-category bitmap of reserves,
-#: not the reserve's e-mode field that this adapter and the canonical model read.
-EMODE_BITMAP_REVISION = 5
-
 
 def rules_version(market: AaveMarket) -> tuple[str, str]:
-    """``(rules_version, note)`` from the Pool's ``POOL_REVISION``; empty with a note when unknown."""
+    """``(rules_version, note)`` from the Pool's ``POOL_REVISION``; empty with a note when unknown.
+
+    From v3.2 on the note names the account maths the snapshot applies (``revisions``), since e-mode
+    membership and rounding then differ from v3.0's.
+    """
     if market.pool_revision is None:
         return "", "the Pool has no POOL_REVISION(); liquidation rules version unknown"
     try:
         version = rules_version_for_pool_revision(market.pool_revision)
     except DataError as exc:
-        return "", str(exc)
-    if market.pool_revision >= EMODE_BITMAP_REVISION:
+        return "", f"{exc}; account maths of v{market.maths} assumed"
+    if uses_bitmaps(market.maths):
         return version, (
-            f"Pool revision {market.pool_revision}: e-mode membership is set by per-category bitmaps, which "
-            "this snapshot does not read; accounts in e-mode may not reconcile"
+            f"Pool revision {market.pool_revision} (Aave v{version}): e-mode membership from per-category "
+            f"bitmaps, account maths of v{market.maths}"
         )
     return version, ""
+
+
+def market_params(market: AaveMarket) -> dict[str, Any]:
+    """The Pool's contracts and revision; from v3.2 on also each category's raw e-mode bitmaps."""
+    params: dict[str, Any] = {
+        "pool_addresses_provider": market.provider,
+        "pool": market.pool,
+        "oracle": market.oracle,
+        "pool_data_provider": market.data_provider,
+        "pool_revision": market.pool_revision,
+        "base_currency": market.base_currency,
+        "base_currency_unit": market.base_currency_unit,
+    }
+    if uses_bitmaps(market.maths):
+        params["emode_bitmaps"] = {
+            str(e.category): {"collateral": e.collateral_bitmap, "borrowable": e.borrowable_bitmap,
+                              "ltv_zero": e.ltv_zero_bitmap}
+            for e in market.emodes
+        }
+    return params
 
 
 def base_currency(market: AaveMarket) -> tuple[str, float]:
@@ -102,15 +124,7 @@ class AaveV3Adapter(Adapter):
             base_currency_usd=base_usd,
             rules_version=version,
             label=deployment.label,
-            market_params={
-                "pool_addresses_provider": market.provider,
-                "pool": market.pool,
-                "oracle": market.oracle,
-                "pool_data_provider": market.data_provider,
-                "pool_revision": market.pool_revision,
-                "base_currency": market.base_currency,
-                "base_currency_unit": market.base_currency_unit,
-            },
+            market_params=market_params(market),
             note=note,
         )
         state = MarketState(

@@ -148,6 +148,19 @@ def emode_calls(pool: str) -> list[Call]:
     ]
 
 
+def emode_bitmap_calls(pool: str, category: int, ltv_zero: bool) -> list[Call]:
+    """A category's collateral and borrowable bitmaps (v3.2+), and its ltvzero bitmap (v3.6+).
+
+    Bit ``i`` of each ``uint128`` is the reserve with id ``i``.
+    """
+    names = ["Collateral", "Borrowable", *(["Ltvzero"] if ltv_zero else [])]
+    return [
+        _call(pool, f"getEModeCategory{name}Bitmap(uint8)", (category,), _UINT,
+              f"Pool.getEModeCategory{name}Bitmap({category})")
+        for name in names
+    ]
+
+
 def price_call(oracle: str, source: str) -> Call:
     """``AaveOracle.getAssetPrice(source)``: how the Pool prices an e-mode category's price source."""
     return _call(oracle, "getAssetPrice(address)", (source,), _UINT, f"AaveOracle.getAssetPrice({source})")

@@ -5,6 +5,12 @@ liquidation bonus, kept by Aave as ``10⁴ + bonus``, → ``bonus / 10⁴`` (0 w
 whole tokens; the debt ceiling (USD with 2 decimals) → USD; prices → ``price_raw / BASE_CURRENCY_UNIT``.
 Aave-specific raw values (configuration word, RAY indexes, token addresses, scaled balances, the
 user configuration bitmap) go into ``extra`` as exact integers and lower-case addresses.
+
+E-mode membership: before v3.2 a reserve names its one category (``emode_category``). From v3.2 on
+(Pool revision ≥ 5) an asset may belong to several categories, as collateral, as borrowable, or
+(v3.6) on a category's ltvzero bitmap; the asset row then has ``emode_category`` 0 (the old field is
+deprecated and not read by the Pool) and ``extra`` lists the categories:
+``emode_collateral``, ``emode_borrowable`` and ``emode_ltv_zero`` (sorted category ids).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pandas as pd
 
 from defirisk.adapters.aave_v3.config import DEBT_CEILING_DECIMALS
 from defirisk.adapters.aave_v3.market import AaveMarket, Reserve
+from defirisk.adapters.aave_v3.revisions import uses_bitmaps
 from defirisk.model import ACCOUNT_COLUMNS, ASSET_COLUMNS, EMODE_COLUMNS, POSITION_COLUMNS, empty_frame
 
 BPS = 10_000
@@ -48,6 +55,18 @@ def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
     })
 
 
+def emode_membership(market: AaveMarket, reserve_id: int) -> dict[str, list[int]]:
+    """The categories whose collateral, borrowable and ltvzero bitmaps have bit ``reserve_id`` set."""
+    def member(bitmap: int | None) -> bool:
+        return bitmap is not None and bitmap >> reserve_id & 1 == 1
+
+    return {
+        "emode_collateral": [e.category for e in market.emodes if member(e.collateral_bitmap)],
+        "emode_borrowable": [e.category for e in market.emodes if member(e.borrowable_bitmap)],
+        "emode_ltv_zero": [e.category for e in market.emodes if member(e.ltv_zero_bitmap)],
+    }
+
+
 def _reserve_extra(reserve: Reserve) -> dict:
     data = dict(reserve.data)
     return {
@@ -67,6 +86,7 @@ def _reserve_extra(reserve: Reserve) -> dict:
 def assets_frame(market: AaveMarket, base_usd: float) -> pd.DataFrame:
     """One row per reserve with ``ASSET_COLUMNS``; ``base_usd`` is USD per base-currency unit."""
     unit = market.base_currency_unit
+    bitmaps = uses_bitmaps(market.maths)
     rows = []
     for r in market.reserves:
         c = r.config
@@ -96,8 +116,8 @@ def assets_frame(market: AaveMarket, base_usd: float) -> pd.DataFrame:
             "is_active": c.active,
             "is_frozen": c.frozen,
             "is_paused": c.paused,
-            "emode_category": c.emode_category,
-            "extra": _reserve_extra(r),
+            "emode_category": 0 if bitmaps else c.emode_category,
+            "extra": _reserve_extra(r) | (emode_membership(market, r.id) if bitmaps else {}),
         })
     return _frame(rows, ASSET_COLUMNS)
 

@@ -6,7 +6,9 @@ Which rules a deployment runs
 adapter decides it from the Pool's ``getRevision()`` at the snapshot block, with
 ``rules_version_for_pool_revision``: revisions 1–3 are the v3.0.x code (``@aave/core-v3``; 1.19.3 ships
 ``POOL_REVISION = 1``), and aave-dao/aave-v3-origin tags v3.1.0 … v3.6.0 set 4, 5 (3.2.0), 6 (3.2.1),
-7 (3.3.0), 8, 9, 10. The liquidation maths has two generations:
+7 (3.3.0), 8 (3.4.0), 9 (3.5.0), 10 (3.6.0) in ``PoolInstance.POOL_REVISION`` (read at each tag). The
+repository's next version (v3.7, revision 11) changes the liquidation maths again and is not mapped:
+it is reported as unknown. The liquidation maths has two generations:
 
 * **"3.0"** — v3.0, v3.1, v3.2: close factor 50 % of the debt reserve's balance, 100 % when
   ``HF ≤ 0.95`` (``CLOSE_FACTOR_HF_THRESHOLD``); debt left on an account without collateral stays
@@ -18,10 +20,18 @@ adapter decides it from the Pool's ``getRevision()`` at the snapshot block, with
   than ``MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD`` (2,000 base units); a call that leaves less than
   ``MIN_LEFTOVER_BASE`` (1,000) of debt or collateral without clearing either reverts; when the
   account's last collateral is seized, its remaining debt in every reserve is burned into the
-  reserves' ``deficit``. ``liquidation_call_v33`` is a **model** written from aave-dao/aave-v3-origin
-  v3.3.0 ``LiquidationLogic.sol``; the local chain runs v3.0 code, so it is not verified on chain.
-  v3.5 changed some roundings (``mulDivCeil``, ``percentDivCeil``): for v3.5+ the model may differ by
-  a few wei.
+  reserves' ``deficit``. v3.5 (revision 9) rounds against the borrower: the reserve's debt value and
+  the leftover debt value are ``mulDivCeil``, the debt that buys a whole collateral balance is
+  ``percentDivCeil``, and balances come from ``TokenMath`` (collateral floored, debt ceiled; aToken
+  burns and transfers ``rayDivCeil``, debt burns ``rayDivFloor``). ``liquidation_call_v35`` and
+  ``balances_after_v35`` follow aave-v3-origin v3.6.0 ``LiquidationLogic.sol`` (v3.5's maths) and are
+  checked against real ``liquidationCall``s of the compiled v3.6.0 contracts on a local chain, to
+  the wei (``tests/adapters/aave_v3/test_origin_liquidation.py``). ``liquidation_call_v33`` is
+  v3.3/v3.4's flooring variant of the same code, a model read from v3.3.0 and not run on chain.
+
+From v3.2 on, e-mode membership is the category's collateral bitmap (the e-mode bonus applies to
+collateral on it) and there is no price source; from v3.6 on a collateral the user enabled can be
+liquidated even where the reserve's own liquidation threshold is 0 (e-mode-only collateral).
 
 An empty or unknown ``rules_version`` is an error: the numbers differ between the generations.
 
@@ -34,6 +44,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from defirisk.adapters.aave_v3.revisions import (
+    V30,
+    V36,
+    maths_of,
+    mul_div_ceil,
+    percent_div_ceil,
+    ray_div_ceil,
+    ray_div_floor,
+    ray_mul_ceil,
+    ray_mul_floor,
+)
 from defirisk.errors import DataError
 from defirisk.liquidation.rules import BadDebtPolicy, LiquidationRules
 from defirisk.model import MarketState
@@ -59,8 +80,7 @@ def rules_version_for_pool_revision(revision: int) -> str:
     raise DataError(f"unknown Aave v3 Pool revision {revision}")
 
 
-def rules_generation(version: str) -> str:
-    """"3.0" or "3.3": the liquidation maths a code version runs."""
+def _minor(version: str) -> int:
     parts = version.strip().split(".")
     try:
         major, minor = int(parts[0]), int(parts[1])
@@ -68,7 +88,17 @@ def rules_generation(version: str) -> str:
         raise DataError(f"Aave rules version {version!r} is not of the form 3.<minor>[.<patch>]") from None
     if major != 3:
         raise DataError(f"Aave rules version {version!r} is not an Aave v3 version")
-    return "3.0" if minor < 3 else "3.3"
+    return minor
+
+
+def rules_generation(version: str) -> str:
+    """"3.0" or "3.3": the liquidation maths a code version runs."""
+    return "3.0" if _minor(version) < 3 else "3.3"
+
+
+def rounds_against_borrower(version: str) -> bool:
+    """v3.5 and later round liquidation values against the borrower (``liquidation_call_v35``)."""
+    return _minor(version) >= 5
 
 
 def aave_rules(state: MarketState) -> LiquidationRules:
@@ -103,7 +133,9 @@ def aave_rules(state: MarketState) -> LiquidationRules:
         full_close_below=MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD / base_unit,
         min_leftover=MIN_LEFTOVER_BASE / base_unit,
         bad_debt=BadDebtPolicy.DEFICIT,
-        note=f"Aave v{version}: v3.3 liquidation rules (model of aave-v3-origin v3.3.0, not verified on chain)",
+        note=f"Aave v{version}: v3.3 liquidation rules ("
+        + ("verified on chain against aave-v3-origin v3.6.0)" if rounds_against_borrower(version)
+           else "model of aave-v3-origin v3.3.0, not verified on chain)"),
     )
 
 
@@ -114,7 +146,7 @@ class CallInputs:
     ``collateral_balance`` is the aToken ``balanceOf``; debts are ``balanceOf`` of the debt tokens;
     ``health_factor`` is ``getUserAccountData``'s; ``total_collateral_base`` / ``total_debt_base`` (v3.3
     only) are its first two values. ``collateral_enabled``: the user uses the reserve as collateral and
-    its liquidation threshold is not 0.
+    (before v3.6) its liquidation threshold is not 0.
     """
 
     debt_to_cover: int
@@ -174,13 +206,14 @@ def _validate(inp: CallInputs, reserve_debt: int) -> str | None:
     return None
 
 
-def available_collateral(inp: CallInputs, debt_to_cover: int) -> tuple[int, int, int]:
-    """``_calculateAvailableCollateralToLiquidate`` (v3.0 and v3.3 agree): (to liquidator, debt, fee).
+def available_collateral(inp: CallInputs, debt_to_cover: int, ceil: bool = False) -> tuple[int, int, int]:
+    """``_calculateAvailableCollateralToLiquidate`` (v3.0 to v3.6 agree): (to liquidator, debt, fee).
 
     ``base = debtPrice · debt · collateralUnit // (collateralPrice · debtUnit)``; ``max = percentMul(base,
     bonus)``; above the balance the whole balance is taken and the debt becomes
-    ``percentDiv(collateralPrice · balance · debtUnit // (debtPrice · collateralUnit), bonus)``. The fee is
-    ``percentMul(amount − percentDiv(amount, bonus), feeBps)``, taken out of the amount.
+    ``percentDiv(collateralPrice · balance · debtUnit // (debtPrice · collateralUnit), bonus)``
+    (``percentDivCeil`` from v3.5 on: ``ceil``). The fee is ``percentMul(amount − percentDiv(amount,
+    bonus), feeBps)``, taken out of the amount.
     """
     collateral_unit = 10**inp.collateral_decimals
     debt_unit = 10**inp.debt_decimals
@@ -188,7 +221,7 @@ def available_collateral(inp: CallInputs, debt_to_cover: int) -> tuple[int, int,
     max_collateral = percent_mul(base_collateral, inp.liquidation_bonus)
     if max_collateral > inp.collateral_balance:
         amount = inp.collateral_balance
-        debt_needed = percent_div(
+        debt_needed = (percent_div_ceil if ceil else percent_div)(
             (inp.collateral_price * amount * debt_unit) // (inp.debt_price * collateral_unit),
             inp.liquidation_bonus,
         )
@@ -231,7 +264,17 @@ def liquidation_call_v30(inp: CallInputs) -> CallOutcome:
 
 
 def liquidation_call_v33(inp: CallInputs) -> CallOutcome:
-    """One ``liquidationCall`` under the Aave v3.3 rules (a model; see the module docstring)."""
+    """One ``liquidationCall`` under the Aave v3.3/v3.4 rules (a model; see the module docstring)."""
+    return _liquidation_call_v33(inp, ceil=False)
+
+
+def liquidation_call_v35(inp: CallInputs) -> CallOutcome:
+    """One ``liquidationCall`` under Aave v3.5/v3.6, exactly (verified on chain against v3.6.0)."""
+    return _liquidation_call_v33(inp, ceil=True)
+
+
+def _liquidation_call_v33(inp: CallInputs, ceil: bool) -> CallOutcome:
+    """v3.3's ``executeLiquidationCall``; ``ceil``: with v3.5's roundings against the borrower."""
     if inp.stable_debt:
         raise DataError("Aave v3.2+ has no stable debt; got a stable debt balance for a v3.3 call")
     reserve_debt = inp.variable_debt
@@ -240,7 +283,11 @@ def liquidation_call_v33(inp: CallInputs) -> CallOutcome:
         return CallOutcome(reverted=reason)
     collateral_unit = 10**inp.collateral_decimals
     debt_unit = 10**inp.debt_decimals
-    reserve_debt_base = reserve_debt * inp.debt_price // debt_unit
+
+    def debt_value(amount: int) -> int:
+        return mul_div_ceil(amount, inp.debt_price, debt_unit) if ceil else amount * inp.debt_price // debt_unit
+
+    reserve_debt_base = debt_value(reserve_debt)
     reserve_collateral_base = inp.collateral_balance * inp.collateral_price // collateral_unit
     max_debt = reserve_debt
     if (
@@ -251,10 +298,10 @@ def liquidation_call_v33(inp: CallInputs) -> CallOutcome:
         half_of_all = percent_mul(inp.total_debt_base, DEFAULT_LIQUIDATION_CLOSE_FACTOR)
         if reserve_debt_base > half_of_all:
             max_debt = half_of_all * debt_unit // inp.debt_price
-    to_liquidator, debt, fee = available_collateral(inp, min(inp.debt_to_cover, max_debt))
+    to_liquidator, debt, fee = available_collateral(inp, min(inp.debt_to_cover, max_debt), ceil=ceil)
     seized = to_liquidator + fee
     if debt < reserve_debt and seized < inp.collateral_balance:
-        debt_left_base = (reserve_debt - debt) * inp.debt_price // debt_unit
+        debt_left_base = debt_value(reserve_debt - debt)
         collateral_left_base = (inp.collateral_balance - seized) * inp.collateral_price // collateral_unit
         if debt_left_base < MIN_LEFTOVER_BASE or collateral_left_base < MIN_LEFTOVER_BASE:
             return CallOutcome(reverted="MUST_NOT_LEAVE_DUST")
@@ -277,9 +324,11 @@ def liquidation_call_v33(inp: CallInputs) -> CallOutcome:
 
 
 def liquidation_call(version: str, inp: CallInputs) -> CallOutcome:
-    """One call under the rules generation of ``version`` (see ``rules_generation``)."""
+    """One call under the rules of code ``version`` (``rules_generation``, ``rounds_against_borrower``)."""
     if rules_generation(version) == "3.0":
         return liquidation_call_v30(inp)
+    if rounds_against_borrower(version):
+        return liquidation_call_v35(inp)
     return liquidation_call_v33(inp)
 
 
@@ -326,6 +375,37 @@ def balances_after(
     )
 
 
+def balances_after_v35(
+    outcome: CallOutcome,
+    scaled_collateral: int,
+    liquidity_index: int,
+    scaled_variable_debt: int,
+    variable_borrow_index: int,
+) -> BalancesAfter:
+    """``balances_after`` with v3.5's ``TokenMath`` (v3.5 and v3.6).
+
+    The collateral leaves in ``rayDivCeil(amount, index)`` scaled units (burned, or transferred with
+    ``receiveAToken``), and so does the fee, clamped to the scaled balance left (the fee then is
+    ``rayMulFloor(scaledLeft, index)``); the debt burn removes ``rayDivFloor(burned, borrowIndex)``.
+    Balances are ``rayMulFloor`` (aToken) and ``rayMulCeil`` (debt).
+    """
+    scaled = scaled_collateral - ray_div_ceil(outcome.collateral_to_liquidator, liquidity_index)
+    fee = outcome.protocol_fee
+    if fee:
+        scaled_fee = ray_div_ceil(fee, liquidity_index)
+        if scaled_fee > scaled:
+            scaled_fee, fee = scaled, ray_mul_floor(scaled, liquidity_index)
+        scaled -= scaled_fee
+    debt_scaled = scaled_variable_debt - ray_div_floor(outcome.variable_debt_burned, variable_borrow_index)
+    return BalancesAfter(
+        scaled_collateral=scaled,
+        collateral=ray_mul_floor(scaled, liquidity_index),
+        scaled_variable_debt=debt_scaled,
+        variable_debt=ray_mul_ceil(debt_scaled, variable_borrow_index),
+        protocol_fee=fee,
+    )
+
+
 def call_inputs(
     state: MarketState,
     market: str,
@@ -336,10 +416,12 @@ def call_inputs(
 ) -> CallInputs:
     """The ``CallInputs`` of one call on a snapshot (balances and prices as stored in it).
 
-    Prices follow v3.0's ``_getConfigurationData``: with an e-mode price source set, the account's
-    e-mode source prices the debt, and the collateral too when the collateral is in that e-mode; the
-    e-mode bonus applies to collateral of the account's category. The health factor and totals come
-    from ``AaveReference`` (``getUserAccountData``'s integer maths).
+    Before v3.2 prices follow v3.0's ``_getConfigurationData``: with an e-mode price source set, the
+    account's e-mode source prices the debt, and the collateral too when the collateral is in that
+    e-mode; the e-mode bonus applies to collateral of the account's category. From v3.2 on the oracle
+    prices both and the e-mode bonus applies to collateral on the category's collateral bitmap; from
+    v3.6 on an enabled collateral may be liquidated whatever its own liquidation threshold. The
+    health factor and totals come from ``AaveReference`` (``getUserAccountData``'s integer maths).
     """
     from defirisk.adapters.aave_v3.reference import AaveReference, bps
 
@@ -354,18 +436,26 @@ def call_inputs(
     debt = assets.loc[debt_asset]
     collateral_price, debt_price = int(collateral["price_raw"]), int(debt["price_raw"])
     bonus = bps(1.0 + float(collateral["liquidation_bonus"]))
+    maths = maths_of(state.meta.market_params)
     if category:
         emode = state.emodes[(state.emodes["market"] == market) & (state.emodes["category"] == category)]
         if emode.empty:
             raise DataError(f"account {account} is in e-mode {category}, which the snapshot lacks")
         row = emode.iloc[0]
-        source_price = int(row["price_raw"]) if row["price_source"] else 0
-        if int(collateral["emode_category"]) == category:
-            bonus = bps(1.0 + float(row["liquidation_bonus"]))
-            collateral_price = source_price or collateral_price
-        debt_price = source_price or debt_price
+        if maths != V30:
+            extra = collateral["extra"] if isinstance(collateral["extra"], dict) else {}
+            if category in extra.get("emode_collateral", []):
+                bonus = bps(1.0 + float(row["liquidation_bonus"]))
+        else:
+            source_price = int(row["price_raw"]) if row["price_source"] else 0
+            if int(collateral["emode_category"]) == category:
+                bonus = bps(1.0 + float(row["liquidation_bonus"]))
+                collateral_price = source_price or collateral_price
+            debt_price = source_price or debt_price
     data = AaveReference(state).account_data(market, account)
     enabled = collateral_asset in by_asset.index and bool(by_asset.loc[collateral_asset, "collateral_enabled"])
+    if maths != V36:
+        enabled = enabled and float(collateral["liquidation_threshold"]) != 0
     return CallInputs(
         debt_to_cover=debt_to_cover,
         health_factor=data.health_factor,
@@ -377,7 +467,7 @@ def call_inputs(
         debt_decimals=int(debt["decimals"]),
         liquidation_bonus=bonus,
         protocol_fee=bps(float(collateral["protocol_fee"])),
-        collateral_enabled=enabled and float(collateral["liquidation_threshold"]) != 0,
+        collateral_enabled=enabled,
         total_collateral_base=data.total_collateral_base,
         total_debt_base=data.total_debt_base,
     )

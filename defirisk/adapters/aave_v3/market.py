@@ -8,9 +8,14 @@ own metadata are all read here, in five Multicall3 rounds at the pinned block:
 2. Pool and oracle: both must name the provider in ``ADDRESSES_PROVIDER()``; the reserves list,
    ``BASE_CURRENCY`` and ``BASE_CURRENCY_UNIT``, the Pool's ``POOL_REVISION``;
 3. per reserve ``getReserveData``, normalized income and debt, oracle price and source; every
-   e-mode category 1…255;
-4. the e-mode price sources' prices (``AaveOracle.getAssetPrice(source)``, as the Pool asks);
+   e-mode category 1…255 (``getEModeCategoryData``, which v3.2+ still answers, price source 0);
+4. the e-mode price sources' prices (``AaveOracle.getAssetPrice(source)``, as the Pool asks) and,
+   from Pool revision 5 (v3.2) on, each configured category's collateral and borrowable bitmaps,
+   plus its ltvzero bitmap from revision 10 (v3.6);
 5. token symbol, name and decimals (``defirisk.chain.read_token_metadata``, kept verbatim).
+
+From revision 5 on the reserves have no stable debt (``getReserveData`` names a placeholder token,
+which the Pool never reads), so none is read.
 
 Anything that does not answer like an Aave v3 market raises ``NotTheProtocol``.
 """
@@ -22,6 +27,7 @@ from typing import Any
 
 from defirisk.adapters.aave_v3 import calls
 from defirisk.adapters.aave_v3.config import ReserveConfig
+from defirisk.adapters.aave_v3.revisions import V36, account_maths, uses_bitmaps
 from defirisk.chain import Call, PinnedBlock, RpcClient, TokenMetadata, multicall, read_token_metadata
 from defirisk.chain.multicall import Result
 from defirisk.errors import NotTheProtocol
@@ -41,6 +47,7 @@ class Reserve:
     price_raw: int  # AaveOracle.getAssetPrice, base-currency units
     price_source: str  # AaveOracle.getSourceOfAsset
     token: TokenMetadata
+    has_stable_debt: bool = True  # False from Pool revision 5 (v3.2) on
 
     @property
     def id(self) -> int:
@@ -58,12 +65,16 @@ class Reserve:
     def stable_debt_token(self) -> str | None:
         """None where the reserve has no stable debt token (the Pool then reads no stable debt)."""
         token = self.data["stable_debt_token"]
-        return None if token == ZERO_ADDRESS else token
+        return None if token == ZERO_ADDRESS or not self.has_stable_debt else token
 
 
 @dataclass(frozen=True)
 class EModeCategory:
-    """A configured e-mode category (liquidation threshold ≠ 0); ratios in bps, bonus as 10000 + bonus."""
+    """A configured e-mode category (liquidation threshold ≠ 0); ratios in bps, bonus as 10000 + bonus.
+
+    The bitmaps (bit ``i``: reserve id ``i``) are None where the Pool has none: all three before
+    v3.2, the ltvzero bitmap before v3.6.
+    """
 
     category: int
     ltv: int
@@ -72,6 +83,9 @@ class EModeCategory:
     price_source: str | None
     price_raw: int | None
     label: str
+    collateral_bitmap: int | None = None
+    borrowable_bitmap: int | None = None
+    ltv_zero_bitmap: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,11 @@ class AaveMarket:
     @property
     def base_currency_decimals(self) -> int:
         return len(str(self.base_currency_unit)) - 1
+
+    @property
+    def maths(self) -> str:
+        """The account maths generation of the Pool's revision (``revisions.account_maths``)."""
+        return account_maths(self.pool_revision)
 
     def reserve_by_id(self) -> dict[int, Reserve]:
         return {r.id: r for r in self.reserves}
@@ -122,6 +141,24 @@ def _contracts(client: RpcClient, provider: str, block: PinnedBlock) -> tuple[st
     return pool, oracle, data_provider
 
 
+def _emode(answer: dict[str, Any], source_price: int | None, bitmaps: list[int]) -> EModeCategory:
+    """An ``EModeCategory`` from ``getEModeCategoryData``'s answer (with ``category``), its price
+    source's price and the bitmaps read for it (collateral, borrowable[, ltvzero]; none before v3.2)."""
+    collateral, borrowable, ltv_zero = (bitmaps + [None, None, None])[:3]
+    return EModeCategory(
+        category=answer["category"],
+        ltv=answer["ltv"],
+        liquidation_threshold=answer["liquidation_threshold"],
+        liquidation_bonus=answer["liquidation_bonus"],
+        price_source=None if answer["price_source"] == ZERO_ADDRESS else answer["price_source"],
+        price_raw=source_price,
+        label=answer["label"],
+        collateral_bitmap=collateral,
+        borrowable_bitmap=borrowable,
+        ltv_zero_bitmap=ltv_zero,
+    )
+
+
 def load_market(client: RpcClient, provider: str, block: PinnedBlock, *, batch_size: int = 100) -> AaveMarket:
     """Everything about the market behind ``provider`` at ``block`` (see the module docstring)."""
     pool, oracle, data_provider = _contracts(client, provider, block)
@@ -144,9 +181,14 @@ def load_market(client: RpcClient, provider: str, block: PinnedBlock, *, batch_s
     configured = [r.value | {"category": i} for i, r in enumerate(results[len(per_reserve) :], start=1)
                   if r.value["liquidation_threshold"] != 0]
 
+    maths = account_maths(revision)
     sources = sorted({e["price_source"] for e in configured} - {ZERO_ADDRESS})
-    source_prices = dict(zip(sources, (r.value for r in multicall(
-        client, [calls.price_call(oracle, s) for s in sources], block)), strict=True))
+    with_bitmaps = configured if uses_bitmaps(maths) else []
+    bitmap_calls = [calls.emode_bitmap_calls(pool, e["category"], ltv_zero=maths == V36) for e in with_bitmaps]
+    results = iter(r.value for r in multicall(
+        client, [*(calls.price_call(oracle, s) for s in sources), *(c for cs in bitmap_calls for c in cs)], block))
+    source_prices = {s: next(results) for s in sources}
+    bitmaps = {e["category"]: [next(results) for _ in cs] for e, cs in zip(with_bitmaps, bitmap_calls, strict=True)}
     tokens = read_token_metadata(client, assets, block)
 
     reserves = []
@@ -161,19 +203,9 @@ def load_market(client: RpcClient, provider: str, block: PinnedBlock, *, batch_s
             price_raw=price,
             price_source=source,
             token=tokens[asset],
+            has_stable_debt=not uses_bitmaps(maths),
         ))
-    emodes = tuple(
-        EModeCategory(
-            category=e["category"],
-            ltv=e["ltv"],
-            liquidation_threshold=e["liquidation_threshold"],
-            liquidation_bonus=e["liquidation_bonus"],
-            price_source=None if e["price_source"] == ZERO_ADDRESS else e["price_source"],
-            price_raw=source_prices.get(e["price_source"]),
-            label=e["label"],
-        )
-        for e in configured
-    )
+    emodes = tuple(_emode(e, source_prices.get(e["price_source"]), bitmaps.get(e["category"], [])) for e in configured)
     return AaveMarket(
         provider=provider,
         pool=pool,
