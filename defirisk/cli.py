@@ -39,6 +39,7 @@ def _root(
 from defirisk.commands import analysis as _analysis  # noqa: E402,F401
 from defirisk.commands import data as _data  # noqa: E402,F401  (registers commands)
 from defirisk.commands import jobs as _jobs  # noqa: E402,F401
+from defirisk.commands import report as _report  # noqa: E402,F401
 
 
 def main() -> None:
