@@ -10,7 +10,12 @@
 4. read every account at the block and build the canonical ``MarketState``;
 5. reconcile our reference maths with the protocol's own per-account view; a mismatch raises
    ``ReconciliationError`` and nothing is written, unless ``verify=False``;
+   assets the oracle prices at zero are named in the snapshot's note (``flag_unpriced``);
 6. check the pinned block still has its hash (``ReorgDetected``), then write the snapshot atomically.
+
+The database is opened after step 2, so a dead node, a wrong chain or a foreign contract leaves it
+untouched. On ``ReorgDetected`` the discovery cursor is put back where the run found it: blocks it
+scanned may have been replaced, and the next snapshot scans them again.
 
 Progress is reported as ``on_progress(stage, done, total)`` with the stages ``market``,
 ``discovery`` (blocks), ``accounts`` and ``positions`` (accounts), ``reconcile`` and ``write``.
@@ -18,8 +23,9 @@ Progress is reported as ``on_progress(stage, done, total)`` with the stages ``ma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +34,8 @@ from defirisk.adapters.base import Adapter, Progress, Reconciliation, get_adapte
 from defirisk.addresses import normalize_address
 from defirisk.chain import PinnedBlock, RpcClient, pin_block, scan_logs, verify_still_canonical
 from defirisk.deployments import Deployment, load_deployment
-from defirisk.errors import InvalidAddress, InvalidParameter, ReconciliationError
+from defirisk.errors import InvalidAddress, InvalidParameter, ReconciliationError, ReorgDetected
+from defirisk.model import MarketState
 from defirisk.store import Store
 
 #: Blocks kept behind the head by default: a block this deep is unlikely to be replaced.
@@ -64,6 +71,8 @@ class SnapshotSummary:
 
     ``accounts``: accounts stored (those holding something); ``accounts_read``: accounts asked about.
     ``reconciliation``: ``checked`` accounts and ``mismatches`` found (``verified`` when none).
+    ``unpriced``: assets the protocol's oracle prices at zero (or less, or not at all), which count
+    for nothing, as in the protocol's own health factors.
     ``requests``: HTTP requests to the node by stage (``market``, ``discovery``, ``read`` and within it
     the adapter's own passes, e.g. ``accounts`` and ``positions``, ``verify``) and ``total``.
     """
@@ -84,6 +93,7 @@ class SnapshotSummary:
     discovery: DiscoveryResult
     requests: dict[str, int] = field(default_factory=dict)
     db_path: str = ""
+    unpriced: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -188,6 +198,32 @@ def _mismatch_error(rec: Reconciliation, block: int) -> ReconciliationError:
     )
 
 
+def flag_unpriced(state: MarketState) -> tuple[MarketState, list[str]]:
+    """``state`` with its note naming the assets whose price is not positive (a feed answering 0, or a
+    fallback oracle doing so), and those assets' addresses. They are kept, valued at their price, as
+    the protocol's own health factors value them: collateral worth nothing, debt owing nothing."""
+    prices = state.assets["price"].astype(float)
+    unpriced = sorted(state.assets.loc[~(prices > 0), "asset"])
+    if not unpriced:
+        return state, []
+    flag = f"oracle price not positive for {', '.join(unpriced)}: valued at 0, as the protocol does"
+    note = "; ".join(filter(None, [state.meta.note, flag]))
+    return replace(state, meta=replace(state.meta, note=note)), unpriced
+
+
+@contextmanager
+def _rewind_cursor_on_reorg(store: Store, dep: Deployment, pinned: PinnedBlock, discovering: bool) -> Iterator[None]:
+    """On ``ReorgDetected``, put the discovery cursor back where this run found it: blocks it scanned
+    may since have been replaced, and accounts first seen in their replacements must be found next time."""
+    cursor = store.get_cursor(dep.name, pinned.chain_id) if discovering else None
+    try:
+        yield
+    except ReorgDetected:
+        if discovering:
+            store.reset_cursor(dep.name, pinned.chain_id, cursor)
+        raise
+
+
 def take_snapshot(
     deployment: str | Deployment,
     rpc_url: str,
@@ -223,7 +259,7 @@ def take_snapshot(
         if on_progress is not None:
             on_progress(stage, done, total)
 
-    with RpcClient(rpc_url) as client, Store.open(db_path) as store:
+    with RpcClient(rpc_url) as client:
         requests = _Requests(client)
         pinned = pin_block(
             client, block, reorg_lag=reorg_lag, min_block=dep.start_block, expected_chain_id=dep.chain_id
@@ -231,43 +267,47 @@ def take_snapshot(
         market = adapter.load_market(client, dep, pinned, batch_size=batch_size)
         requests.stage("market")
         report("market", 1, 1)
-        if listed is None:
-            account_list, discovery = _discover(client, store, adapter, dep, market, pinned, on_progress)
-        else:
-            account_list, discovery = listed, DiscoveryResult("file" if accounts_file is not None else "list")
-        requests.stage("discovery")
-        reading = adapter.read(client, dep, market, account_list, pinned, batch_size=batch_size, on_progress=on_progress)
-        requests.stage("read")
-        rec = adapter.reconcile(reading)
-        report("reconcile", rec.accounts_checked, rec.accounts_checked)
-        if verify and rec.mismatch_count:
-            raise _mismatch_error(rec, pinned.number)
-        verify_still_canonical(client, pinned)
-        requests.stage("verify")
-        stored = rec.as_dict(block_number=pinned.number, verify=verify)
-        mismatches = rec.mismatches if rec.mismatch_count else None
-        snapshot_id = store.write_snapshot(reading.state, stored, mismatches)
-        report("write", 1, 1)
-        state = reading.state
-        return SnapshotSummary(
-            snapshot_id=snapshot_id,
-            deployment=dep.name,
-            family=dep.family,
-            chain_id=pinned.chain_id,
-            block_number=pinned.number,
-            block_hash=pinned.hash,
-            block_timestamp=pinned.timestamp,
-            market=adapter.market_key(market),
-            accounts=len(state.accounts),
-            accounts_read=reading.accounts_read,
-            reserves=len(state.assets),
-            positions=len(state.positions),
-            reconciliation={
-                "checked": rec.accounts_checked,
-                "mismatches": rec.mismatch_count,
-                "verified": rec.accounts_checked > 0 and rec.mismatch_count == 0,
-            },
-            discovery=discovery,
-            requests={**requests.by_stage, **reading.requests, "total": client.http_requests},
-            db_path=str(store.path),
-        )
+        # Opened only now: a dead node, a wrong chain or a contract that is not the protocol leaves the
+        # database untouched (not even created).
+        with Store.open(db_path) as store, _rewind_cursor_on_reorg(store, dep, pinned, listed is None):
+            if listed is None:
+                account_list, discovery = _discover(client, store, adapter, dep, market, pinned, on_progress)
+            else:
+                account_list, discovery = listed, DiscoveryResult("file" if accounts_file is not None else "list")
+            requests.stage("discovery")
+            reading = adapter.read(client, dep, market, account_list, pinned, batch_size=batch_size, on_progress=on_progress)
+            requests.stage("read")
+            rec = adapter.reconcile(reading)
+            report("reconcile", rec.accounts_checked, rec.accounts_checked)
+            if verify and rec.mismatch_count:
+                raise _mismatch_error(rec, pinned.number)
+            verify_still_canonical(client, pinned)
+            requests.stage("verify")
+            stored = rec.as_dict(block_number=pinned.number, verify=verify)
+            mismatches = rec.mismatches if rec.mismatch_count else None
+            state, unpriced = flag_unpriced(reading.state)
+            snapshot_id = store.write_snapshot(state, stored, mismatches)
+            report("write", 1, 1)
+            return SnapshotSummary(
+                snapshot_id=snapshot_id,
+                deployment=dep.name,
+                family=dep.family,
+                chain_id=pinned.chain_id,
+                block_number=pinned.number,
+                block_hash=pinned.hash,
+                block_timestamp=pinned.timestamp,
+                market=adapter.market_key(market),
+                accounts=len(state.accounts),
+                accounts_read=reading.accounts_read,
+                reserves=len(state.assets),
+                positions=len(state.positions),
+                reconciliation={
+                    "checked": rec.accounts_checked,
+                    "mismatches": rec.mismatch_count,
+                    "verified": rec.accounts_checked > 0 and rec.mismatch_count == 0,
+                },
+                discovery=discovery,
+                requests={**requests.by_stage, **reading.requests, "total": client.http_requests},
+                db_path=str(store.path),
+                unpriced=unpriced,
+            )

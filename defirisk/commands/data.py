@@ -116,6 +116,8 @@ def _print_summary(document: dict) -> None:
         ["mismatches", recon.get("mismatches", "-")],
         ["HTTP requests", (document.get("requests") or {}).get("total", "-")],
     ]
+    if document.get("unpriced"):
+        rows.append(["oracle price 0 (valued at 0)", ", ".join(document["unpriced"])])
     print_table("Snapshot stored", ["", ""], rows)
 
 

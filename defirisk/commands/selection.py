@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -18,10 +19,11 @@ from defirisk.errors import InvalidParameter
 from defirisk.model import MarketState
 
 
-def parse_block(block: str | None) -> int | None:
-    """``--block``: a block number, ``latest`` or nothing (``None`` = latest minus the reorg lag)."""
+def parse_block(block: str | None) -> int | Literal["latest"] | None:
+    """``--block``: a block number, ``latest`` (the head itself) or nothing (``None``: the head minus
+    the reorg lag)."""
     if block is None or block == "latest":
-        return None
+        return block
     if not block.isdigit():
         raise InvalidParameter(f"--block must be a block number or 'latest', got {block!r}")
     return int(block)

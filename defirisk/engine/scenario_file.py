@@ -71,6 +71,11 @@ def load_scenario_file(path: str | Path) -> ScenarioFile:
     return parse_scenario_toml(text, source=str(path))
 
 
+def _keys(keys: set[str]) -> str:
+    """Key names for a message; one that would break the line (or hide in it) is shown quoted."""
+    return ", ".join(k if k.isprintable() else repr(k) for k in sorted(keys))
+
+
 def parse_scenario_toml(text: str, source: str = "<scenario file>") -> ScenarioFile:
     """Parse scenario-file text; ``source`` names it in error messages."""
     if len(text.encode("utf-8")) > MAX_BYTES:
@@ -81,7 +86,7 @@ def parse_scenario_toml(text: str, source: str = "<scenario file>") -> ScenarioF
         raise InvalidScenario(f"{source}: not valid TOML: {exc}") from None
     unknown = set(document) - _TOP_KEYS
     if unknown:
-        raise InvalidScenario(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}")
+        raise InvalidScenario(f"{source}: unknown top-level key(s) {_keys(unknown)}")
     try:
         groups = check_table(document.get("groups", {}), "[groups]", GROUP_NAME)
         symbols = check_table(document.get("symbols", {}), "[symbols]")
@@ -121,7 +126,7 @@ def _scenario(entry: object, number: int) -> Scenario:
     allowed = _SHOCK_KEYS if "shocks" in entry else _EPISODE_KEYS
     unknown = set(entry) - allowed
     if unknown:
-        raise InvalidScenario(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise InvalidScenario(f"{where}: unknown key(s) {_keys(unknown)}")
     try:
         if "shocks" in entry:
             shocks = entry["shocks"]

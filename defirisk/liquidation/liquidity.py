@@ -256,15 +256,26 @@ class Liquidity:
         }
 
 
-def _curve(raw: dict[str, Any], where: str) -> Curve:
+def _curve(raw: Any, where: str) -> Curve:
+    if not isinstance(raw, dict):
+        raise DataError(f"{where}: must be a table")
     known = {f for f in Curve.__dataclass_fields__}
     unknown = set(raw) - known
     if unknown:
         raise DataError(f"{where}: unknown keys {sorted(unknown)}")
     values = dict(raw)
+    wrong = [key for key in ("kind", "asset", "symbol", "source", "date", "note")
+             if key in values and not isinstance(values[key], str)]
+    if wrong:
+        raise DataError(f"{where}: {', '.join(wrong)} must be text")
     for key in ("sizes_usd", "price_impacts"):
         if key in values:
-            values[key] = tuple(float(x) for x in values[key])
+            try:
+                if not isinstance(values[key], list):
+                    raise TypeError
+                values[key] = tuple(float(x) for x in values[key])
+            except (TypeError, ValueError):
+                raise DataError(f"{where}: {key} must be a list of numbers") from None
     if "asset" in values:
         values["asset"] = str(values["asset"]).lower()
     try:
@@ -280,12 +291,17 @@ def load_liquidity(path: str | Path) -> Liquidity:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidParameter(f"liquidity file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidParameter(f"cannot read the liquidity file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidParameter(f"liquidity file {path} is not valid TOML: {exc}") from None
     if "default" not in raw:
         raise DataError(f"{path}: a [default] curve is required")
     meta = raw.get("meta", {})
-    curves = [_curve(c, f"{path} curve {i}") for i, c in enumerate(raw.get("curve", []))]
+    listed = raw.get("curve", [])
+    if not isinstance(meta, dict) or not isinstance(listed, list):
+        raise DataError(f"{path}: [meta] must be a table and the curves [[curve]] tables")
+    curves = [_curve(c, f"{path} curve {i}") for i, c in enumerate(listed)]
     return Liquidity(
         curves=curves,
         default=_curve(raw["default"], f"{path} [default]"),

@@ -93,6 +93,15 @@ def add_discovered(
     return int(added)
 
 
+def reset_cursor(con: duckdb.DuckDBPyConnection, deployment: str, chain_id: int, scanned_to_block: int | None) -> None:
+    """Move the cursor back to ``scanned_to_block``, or remove it (``None``: the next scan starts at
+    the deployment's first block). The accounts found stay: an account too many is only read."""
+    if scanned_to_block is None:
+        con.execute("DELETE FROM discovery_cursor WHERE deployment = ? AND chain_id = ?", [deployment, chain_id])
+    else:
+        con.execute(_SET_CURSOR, [deployment, chain_id, scanned_to_block, datetime.now(UTC).replace(tzinfo=None)])
+
+
 def discovered_accounts(
     con: duckdb.DuckDBPyConnection, deployment: str, chain_id: int, market: str | None = None
 ) -> list[str]:

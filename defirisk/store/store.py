@@ -187,6 +187,15 @@ class Store:
                 con, deployment, chain_id, accounts_with_first_block, scanned_to_block
             )
 
+    def reset_cursor(self, deployment: str, chain_id: int, scanned_to_block: int | None) -> None:
+        """Put the cursor back to ``scanned_to_block`` (``None``: no cursor), e.g. after the blocks
+        scanned since were replaced by a reorg; the accounts found stay stored."""
+        con = self._writable()
+        with store_errors(self.path):
+            discovery.reset_cursor(
+                con, deployment, _integer(chain_id, "chain_id"), _optional_integer(scanned_to_block, "scanned_to_block")
+            )
+
     def discovered_accounts(self, deployment: str, chain_id: int, market: str | None = None) -> list[str]:
         """Accounts discovered so far (in ``market`` only, if given), sorted."""
         with store_errors(self.path):
