@@ -227,6 +227,10 @@ def bad_debt_command(
         float | None, typer.Option("--mev-share", min=0, max=1, help="Share paid to block builders (0..1).")
     ] = None,
     liquidity: Annotated[Path | None, typer.Option("--liquidity", help="Liquidity curves TOML file.")] = None,
+    eth_price: Annotated[
+        float | None,
+        typer.Option("--eth-price", min=0, help="ETH price in USD for gas, when the snapshot has no WETH feed."),
+    ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -253,7 +257,9 @@ def bad_debt_command(
         what = _scenarios([shock] if shock else None, [episode] if episode else None, None)[0][0]
     else:
         what = _scenarios(None, None, scenario)[0][0]
-    economics = default_economics().with_overrides(gas_price_gwei=gas_price, builder_share=mev_share)
+    economics = default_economics().with_overrides(
+        gas_price_gwei=gas_price, builder_share=mev_share, eth_price_usd=eth_price
+    )
     result = estimate_bad_debt(state, what, economics=economics, liquidity=liquidity, seed=seed)
     document = result.to_dict()
     if as_json:

@@ -96,12 +96,13 @@ def test_bad_debt_shock_and_monte_carlo(compound_db: Path) -> None:
     assert measures["bad_debt_var_99"]["value"] >= shock["initial"]["bad_debt"] >= 0
     code, out = run(
         "bad-debt", "--snapshot", "1", "--db", str(compound_db), "--paths", "20", "--horizon", "6h",
-        "--seed", "3", "--gas-price", "30", "--mev-share", "0.5", "--json",
+        "--seed", "3", "--gas-price", "30", "--mev-share", "0.5", "--eth-price", "2500", "--json",
     )
     assert code == 0, out
     mc = json.loads(out)
     assert mc["metrics"]["n_paths"] == 20 and mc["metrics"]["seed"] == 3 and mc["metrics"]["horizon"] == "6h"
     assert mc["economics"]["gas_price_gwei"] == 30 and mc["economics"]["builder_share"] == 0.5
+    assert mc["economics"]["eth_price_usd"] == 2500
     low, high = mc["metrics"]["measures"]["bad_debt_var_95"]["ci_low"], mc["metrics"]["measures"]["bad_debt_var_95"]["ci_high"]
     assert low <= mc["metrics"]["measures"]["bad_debt_var_95"]["value"] <= high
 
