@@ -16,7 +16,6 @@ from defirisk.commands.common import (
     SnapshotOption,
     emit_json,
     handles_errors,
-    progress,
 )
 
 DeploymentArgument = Annotated[
@@ -96,8 +95,7 @@ def stress_command(
     from defirisk.engine import stress
 
     items, overrides = _scenarios(shock, episode, scenario)
-    with progress(quiet or as_json) as on_progress:
-        state = select_state(deployment, snapshot, db, rpc_url, block, on_progress, quiet or as_json)
+    state = select_state(deployment, snapshot, db, rpc_url, block, quiet or as_json)
     result = stress(state, items or _all_episodes(), at_risk_limit=top, **overrides)
     if as_json:
         emit_json(result.to_dict())
@@ -170,8 +168,7 @@ def curves_command(
     from defirisk.commands.selection import select_state
     from defirisk.engine import curves
 
-    with progress(quiet or as_json) as on_progress:
-        state = select_state(deployment, snapshot, db, rpc_url, block, on_progress, quiet or as_json)
+    state = select_state(deployment, snapshot, db, rpc_url, block, quiet or as_json)
     result = curves(state, targets=asset or None)
     if out is not None:
         _write_csv(result.curves, out)
@@ -245,8 +242,7 @@ def bad_debt_command(
     chosen = [x for x in (shock, episode, scenario, paths) if x is not None]
     if len(chosen) != 1:
         raise InvalidParameter("give exactly one of --shock, --episode, --scenario or --paths")
-    with progress(quiet or as_json) as on_progress:
-        state = select_state(deployment, snapshot, db, rpc_url, block, on_progress, quiet or as_json)
+    state = select_state(deployment, snapshot, db, rpc_url, block, quiet or as_json)
     if paths is not None:
         from defirisk.engine import exposures_of, simulate_paths
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,10 @@ from defirisk.commands.common import (
     handles_errors,
     progress,
 )
+from defirisk.commands.selection import Loaded, load_snapshot, say
 
 if TYPE_CHECKING:
     from defirisk.audit.demo import DemoResult
-    from defirisk.model import MarketState
 
 DeploymentArgument = Annotated[
     str | None,
@@ -93,103 +92,6 @@ class Analysis:
             for value in values:
                 words += [flag, value]
         return words
-
-
-@dataclass
-class Loaded:
-    """A snapshot to analyse, how to name it in a rerun command, and what the store knows of it."""
-
-    state: MarketState
-    selection: list[str]
-    checks: list[dict[str, Any]]
-
-
-def _say(text: str) -> None:
-    from defirisk.text import terminal_safe
-
-    typer.echo(terminal_safe(text, limit=400), err=True)
-
-
-def _stored_name(deployment: str) -> str:
-    """The deployment name a snapshot is stored under: a TOML file's ``name``, else the text itself."""
-    if deployment.endswith(".toml") or Path(deployment).is_file():
-        from defirisk.deployments import load_deployment
-
-        return load_deployment(deployment).name
-    return deployment
-
-
-def _db_words(db: Path | None) -> list[str]:
-    return ["--db", str(db)] if db is not None else []
-
-
-def _reconciliation_check(record: dict[str, Any] | None, offline: bool) -> list[dict[str, Any]]:
-    if record is None:
-        if offline:
-            return []
-        return [{"name": "reconciled with the protocol's own view", "result": "not reconciled", "ok": False}]
-    checked = int(record.get("accounts_checked", 0))
-    mismatches = int(record.get("mismatches", 0))
-    return [
-        {
-            "name": "reconciled with the protocol's own view",
-            "result": f"{checked:,} accounts checked at the block, {mismatches:,} mismatching values",
-            "ok": checked > 0 and mismatches == 0,
-        }
-    ]
-
-
-def _load_stored(snapshot_id: int, db: Path | None) -> tuple[MarketState, list[dict[str, Any]]]:
-    from defirisk.store import Store
-
-    with Store.open(db, read_only=True) as store:
-        state = store.load_state(snapshot_id)
-        record = store.load_reconciliation(snapshot_id)
-    return state, _reconciliation_check(record, bool(state.meta.offline))
-
-
-def _block_number(block: str | None) -> int | None:
-    from defirisk.errors import InvalidParameter
-
-    if block is None or block == "latest":
-        return None
-    if not block.isdigit():
-        raise InvalidParameter(f"--block must be a block number or 'latest', got {block[:40]!r}")
-    return int(block)
-
-
-def load_snapshot(
-    deployment: str | None, rpc_url: str | None, block: str | None, snapshot: int | None, db: Path | None, quiet: bool
-) -> Loaded:
-    """The snapshot to analyse: ``--snapshot`` from the store; a deployment snapshotted through the RPC
-    URL (``--rpc-url`` or ``$ETH_RPC_URL``); or, without one, the deployment's newest stored snapshot."""
-    from defirisk.chain.rpc import ENV_VAR, resolve_rpc_url
-    from defirisk.errors import InvalidParameter
-
-    if (deployment is None) == (snapshot is None):
-        raise InvalidParameter("give a DEPLOYMENT or --snapshot ID (one of them)")
-    if snapshot is not None:
-        state, checks = _load_stored(snapshot, db)
-        return Loaded(state, ["--snapshot", str(snapshot), *_db_words(db)], checks)
-    pinned = _block_number(block)
-    url = (rpc_url or os.environ.get(ENV_VAR) or "").strip()
-    if url:
-        from defirisk.snapshot import take_snapshot
-
-        at = "latest" if block == "latest" else pinned
-        with progress(quiet) as on_progress:
-            summary = take_snapshot(deployment, resolve_rpc_url(url), block=at, db_path=db, on_progress=on_progress)
-        state, checks = _load_stored(summary.snapshot_id, db)
-        return Loaded(state, [deployment, "--block", str(summary.block_number), *_db_words(db)], checks)
-    from defirisk.store import Store
-
-    name = _stored_name(deployment)
-    with Store.open(db, read_only=True) as store:
-        snapshot_id = store.latest_snapshot_id(name, pinned)
-    state, checks = _load_stored(snapshot_id, db)
-    where = "offline" if state.meta.block_number is None else f"block {state.meta.block_number}"
-    _say(f"No RPC URL (--rpc-url or ${ENV_VAR}): using stored snapshot {snapshot_id} of {name} ({where}).")
-    return Loaded(state, ["--snapshot", str(snapshot_id), *_db_words(db)], checks)
 
 
 def analyse(loaded: Loaded, options: Analysis, command: list[str], quiet: bool) -> dict[str, Any]:
@@ -342,7 +244,7 @@ def report_command(
         emit_json(document)
     for path in written:
         if as_json:
-            _say(f"wrote {path}")
+            say(f"wrote {path}")
         else:
             typer.echo(f"wrote {_safe(str(path))}")
     raise_held_gates(document)
