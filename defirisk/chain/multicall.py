@@ -216,3 +216,23 @@ def multicall(
         more = f" and {len(required) - 5} more" if len(required) > 5 else ""
         raise MulticallFailed(f"{len(required)} required calls failed at block {int(tag, 16)}: {shown}{more}")
     return results
+
+
+def multicall_with_progress(
+    client: RpcClient,
+    calls: Sequence[Call],
+    block: int | PinnedBlock,
+    *,
+    batch_size: int,
+    stage: str,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> list[Result]:
+    """``multicall`` in groups of about one HTTP request each, reporting ``on_progress(stage, done, total)``
+    after every group."""
+    capacity = max(1, batch_size * client.max_batch)
+    out: list[Result] = []
+    for start in range(0, len(calls), capacity):
+        out += multicall(client, calls[start : start + capacity], block, batch_size=batch_size)
+        if on_progress is not None:
+            on_progress(stage, min(start + capacity, len(calls)), len(calls))
+    return out

@@ -23,23 +23,10 @@ from defirisk.adapters.comet import calls
 from defirisk.adapters.comet.market import CometMarket
 from defirisk.adapters.comet.reconcile import VIEW_COLUMNS
 from defirisk.adapters.comet.structs import UserBasic
-from defirisk.chain import Call, PinnedBlock, Result, RpcClient, multicall
+from defirisk.chain import Call, PinnedBlock, RpcClient
+from defirisk.chain.multicall import multicall_with_progress
 
 Progress = Callable[[str, int, int], None]
-
-
-def run_grouped(
-    client: RpcClient, batch: Sequence[Call], block: PinnedBlock, *, batch_size: int, stage: str,
-    on_progress: Progress | None,
-) -> list[Result]:
-    """``multicall`` of ``batch`` in groups of about one HTTP request, with progress."""
-    capacity = max(1, batch_size * client.max_batch)
-    out: list[Result] = []
-    for start in range(0, len(batch), capacity):
-        out += multicall(client, batch[start : start + capacity], block, batch_size=batch_size)
-        if on_progress is not None:
-            on_progress(stage, min(start + capacity, len(batch)), len(batch))
-    return out
 
 
 @dataclass(frozen=True)
@@ -73,7 +60,7 @@ def read_accounts(
     """Both passes for ``accounts`` (lower-case, distinct) of ``market``."""
     comet = market.comet
     start = client.http_requests
-    first = run_grouped(client, [c for a in accounts for c in calls.account_calls(comet, a)], block,
+    first = multicall_with_progress(client, [c for a in accounts for c in calls.account_calls(comet, a)], block,
                         batch_size=batch_size, stage="accounts", on_progress=on_progress)
     middle = client.http_requests
     held: list[tuple[str, UserBasic, int, int]] = []
@@ -87,7 +74,7 @@ def read_accounts(
     for (account, _, _, _), mine in zip(held, offsets, strict=True):
         batch += calls.health_calls(comet, account)
         batch += [calls.collateral_balance_call(comet, account, market.assets[i].asset) for i in mine]
-    second = run_grouped(client, batch, block, batch_size=batch_size, stage="positions", on_progress=on_progress)
+    second = multicall_with_progress(client, batch, block, batch_size=batch_size, stage="positions", on_progress=on_progress)
 
     holdings, rows, at = [], [], 0
     for (account, user, borrowed, supplied), mine in zip(held, offsets, strict=True):

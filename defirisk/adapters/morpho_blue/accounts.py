@@ -24,25 +24,11 @@ import pandas as pd
 from defirisk.adapters.morpho_blue import calls
 from defirisk.adapters.morpho_blue.frames import Holding
 from defirisk.adapters.morpho_blue.market import MorphoDeployment
-from defirisk.chain import Call, PinnedBlock, Result, RpcClient, multicall
-from defirisk.chain.multicall import revert_reason
+from defirisk.chain import PinnedBlock, Result, RpcClient
+from defirisk.chain.multicall import multicall_with_progress, revert_reason
 
 Progress = Callable[[str, int, int], None]
 CHAIN_VIEW_COLUMNS = ("market", "account", "healthy", "probe")
-
-
-def run_grouped(
-    client: RpcClient, batch: Sequence[Call], block: PinnedBlock, *, batch_size: int, stage: str,
-    on_progress: Progress | None,
-) -> list[Result]:
-    """``multicall`` of ``batch`` in groups of about one HTTP request, with progress."""
-    capacity = max(1, batch_size * client.max_batch)
-    out: list[Result] = []
-    for start in range(0, len(batch), capacity):
-        out += multicall(client, batch[start : start + capacity], block, batch_size=batch_size)
-        if on_progress is not None:
-            on_progress(stage, min(start + capacity, len(batch)), len(batch))
-    return out
 
 
 @dataclass(frozen=True)
@@ -74,7 +60,7 @@ def read_accounts(
     """Both passes for ``accounts`` (lower-case, distinct) in every market of ``deployment``."""
     start = client.http_requests
     pairs = [(m, a) for m in deployment.markets for a in accounts]
-    first = run_grouped(
+    first = multicall_with_progress(
         client, [calls.position_call(deployment.morpho, m.id, a) for m, a in pairs], block,
         batch_size=batch_size, stage="accounts", on_progress=on_progress,
     )
@@ -82,7 +68,7 @@ def read_accounts(
     holdings = [h for h in (Holding(m, a, r.value) for (m, a), r in zip(pairs, first, strict=True))
                 if h.holds_something]
     probed = [h for h in holdings if not h.market.params.is_idle]
-    second = run_grouped(
+    second = multicall_with_progress(
         client, [calls.health_probe_call(deployment.morpho, h.market.params, h.account) for h in probed], block,
         batch_size=batch_size, stage="positions", on_progress=on_progress,
     )
