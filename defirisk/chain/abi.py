@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import eth_abi
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak
+
+from defirisk.errors import InvalidAddress
 
 #: What eth_abi raises on malformed data: its own errors, OverflowError for absurd lengths, and
 #: UnicodeDecodeError (a ValueError) for strings that are not UTF-8.
@@ -47,6 +50,23 @@ def event_topic(signature: str) -> str:
 def encode_call(signature: str, args: Sequence[Any] = ()) -> bytes:
     """Calldata for ``signature`` with ``args``: selector followed by the ABI-encoded arguments."""
     return selector(signature) + eth_abi.encode(signature_types(signature), list(args))
+
+
+@cache
+def _cached_selector(signature: str) -> bytes:
+    return selector(signature)
+
+
+def calldata(signature: str, args: Sequence[Any] = ()) -> bytes:
+    """``encode_call`` for the snapshot hot path: the selector is cached, and a lone address argument
+    (a per-account read) is written directly as 12 zero bytes and its 20 bytes."""
+    if signature.endswith("(address)"):
+        (address,) = args
+        raw = bytes.fromhex(address[2:])
+        if len(raw) != 20:
+            raise InvalidAddress(f"not an address: {address[:50]!r}")
+        return _cached_selector(signature) + bytes(12) + raw
+    return encode_call(signature, args)
 
 
 def decode(types: Sequence[str], data: bytes) -> tuple[Any, ...]:

@@ -19,7 +19,7 @@ from typing import Any
 import eth_abi
 
 from defirisk.addresses import normalize_address
-from defirisk.chain.abi import ABI_DECODE_ERRORS, selector
+from defirisk.chain.abi import ABI_DECODE_ERRORS, calldata, selector
 from defirisk.chain.blocks import PinnedBlock
 from defirisk.chain.faults import TransientFault, is_gas_refusal
 from defirisk.chain.rpc import RpcClient, hex_bytes
@@ -67,6 +67,18 @@ def _word(n: int) -> bytes:
 
 _TRUE = _word(1)
 _BYTES_AT = _word(0x60)  # offset of ``callData`` inside one (address, bool, bytes) tuple
+
+
+def read_call(
+    target: str,
+    signature: str,
+    args: Sequence[Any],
+    decoder: Callable[[bytes], Any],
+    label: str,
+    allow_failure: bool = False,
+) -> Call:
+    """A ``Call`` of ``signature(args)`` on ``target`` (calldata from ``abi.calldata``)."""
+    return Call(target, calldata(signature, args), allow_failure=allow_failure, decoder=decoder, label=label)
 
 
 def encode_aggregate3(calls: Sequence[Call]) -> bytes:

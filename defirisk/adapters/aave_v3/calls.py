@@ -8,14 +8,12 @@ something else), which ``multicall`` turns into a failed result. Signatures are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import eth_abi
 
-from defirisk.chain import Call, encode_call, selector
-from defirisk.errors import InvalidAddress
+from defirisk.chain import Call
+from defirisk.chain.multicall import read_call
 
 #: ``Pool.getReserveData`` answer, ``DataTypes.ReserveData`` flattened: configuration, liquidityIndex,
 #: currentLiquidityRate, variableBorrowIndex, currentVariableBorrowRate, currentStableBorrowRate,
@@ -80,33 +78,12 @@ def _account_data(data: bytes) -> tuple[int, ...]:
     return tuple(int.from_bytes(data[i : i + 32], "big") for i in range(0, 192, 32))
 
 
-@cache
-def _selector(signature: str) -> bytes:
-    return selector(signature)
-
-
-def _calldata(signature: str, args: tuple[Any, ...]) -> bytes:
-    """ABI calldata; a single address argument (the hot path) is encoded directly: 12 zero bytes + 20."""
-    if signature.endswith("(address)"):
-        (address,) = args
-        raw = bytes.fromhex(address[2:])
-        if len(raw) != 20:
-            raise InvalidAddress(f"not an address: {address[:50]!r}")
-        return _selector(signature) + bytes(12) + raw
-    return encode_call(signature, args)
-
-
-def _call(target: str, signature: str, args: tuple[Any, ...], decoder: Callable[[bytes], Any],
-          label: str, allow_failure: bool = False) -> Call:
-    return Call(target, _calldata(signature, args), allow_failure=allow_failure, decoder=decoder, label=label)
-
-
 # The addresses provider and the contracts it names.
 
 def provider_calls(provider: str) -> list[Call]:
     """getPool, getPriceOracle, getPoolDataProvider: allowed to fail (a foreign contract is reported)."""
     return [
-        _call(provider, f"{name}()", (), _address, f"PoolAddressesProvider.{name}", allow_failure=True)
+        read_call(provider, f"{name}()", (), _address, f"PoolAddressesProvider.{name}", allow_failure=True)
         for name in ("getPool", "getPriceOracle", "getPoolDataProvider")
     ]
 
@@ -114,36 +91,36 @@ def provider_calls(provider: str) -> list[Call]:
 def pool_calls(pool: str, oracle: str) -> list[Call]:
     """Pool.ADDRESSES_PROVIDER, getReservesList; oracle ADDRESSES_PROVIDER, BASE_CURRENCY, BASE_CURRENCY_UNIT."""
     return [
-        _call(pool, "ADDRESSES_PROVIDER()", (), _address, "Pool.ADDRESSES_PROVIDER", allow_failure=True),
-        _call(pool, "getReservesList()", (), _addresses, "Pool.getReservesList", allow_failure=True),
-        _call(oracle, "ADDRESSES_PROVIDER()", (), _address, "AaveOracle.ADDRESSES_PROVIDER", allow_failure=True),
-        _call(oracle, "BASE_CURRENCY()", (), _address, "AaveOracle.BASE_CURRENCY", allow_failure=True),
-        _call(oracle, "BASE_CURRENCY_UNIT()", (), _UINT, "AaveOracle.BASE_CURRENCY_UNIT", allow_failure=True),
+        read_call(pool, "ADDRESSES_PROVIDER()", (), _address, "Pool.ADDRESSES_PROVIDER", allow_failure=True),
+        read_call(pool, "getReservesList()", (), _addresses, "Pool.getReservesList", allow_failure=True),
+        read_call(oracle, "ADDRESSES_PROVIDER()", (), _address, "AaveOracle.ADDRESSES_PROVIDER", allow_failure=True),
+        read_call(oracle, "BASE_CURRENCY()", (), _address, "AaveOracle.BASE_CURRENCY", allow_failure=True),
+        read_call(oracle, "BASE_CURRENCY_UNIT()", (), _UINT, "AaveOracle.BASE_CURRENCY_UNIT", allow_failure=True),
     ]
 
 
 def revision_call(pool: str) -> Call:
     """``Pool.POOL_REVISION()``, allowed to fail (forks may lack it)."""
-    return _call(pool, "POOL_REVISION()", (), _UINT, "Pool.POOL_REVISION", allow_failure=True)
+    return read_call(pool, "POOL_REVISION()", (), _UINT, "Pool.POOL_REVISION", allow_failure=True)
 
 
 def reserve_calls(pool: str, oracle: str, asset: str) -> list[Call]:
     """Per reserve: getReserveData (its word 0 is the configuration), normalized income and debt, price, source."""
     return [
-        _call(pool, "getReserveData(address)", (asset,), _reserve_data, f"Pool.getReserveData({asset})"),
-        _call(pool, "getReserveNormalizedIncome(address)", (asset,), _UINT,
+        read_call(pool, "getReserveData(address)", (asset,), _reserve_data, f"Pool.getReserveData({asset})"),
+        read_call(pool, "getReserveNormalizedIncome(address)", (asset,), _UINT,
               f"Pool.getReserveNormalizedIncome({asset})"),
-        _call(pool, "getReserveNormalizedVariableDebt(address)", (asset,), _UINT,
+        read_call(pool, "getReserveNormalizedVariableDebt(address)", (asset,), _UINT,
               f"Pool.getReserveNormalizedVariableDebt({asset})"),
-        _call(oracle, "getAssetPrice(address)", (asset,), _UINT, f"AaveOracle.getAssetPrice({asset})"),
-        _call(oracle, "getSourceOfAsset(address)", (asset,), _address, f"AaveOracle.getSourceOfAsset({asset})"),
+        read_call(oracle, "getAssetPrice(address)", (asset,), _UINT, f"AaveOracle.getAssetPrice({asset})"),
+        read_call(oracle, "getSourceOfAsset(address)", (asset,), _address, f"AaveOracle.getSourceOfAsset({asset})"),
     ]
 
 
 def emode_calls(pool: str) -> list[Call]:
     """``getEModeCategoryData(id)`` for every id 1…255 (unset categories answer zeros)."""
     return [
-        _call(pool, "getEModeCategoryData(uint8)", (i,), _emode, f"Pool.getEModeCategoryData({i})")
+        read_call(pool, "getEModeCategoryData(uint8)", (i,), _emode, f"Pool.getEModeCategoryData({i})")
         for i in range(1, MAX_EMODE_CATEGORY + 1)
     ]
 
@@ -155,7 +132,7 @@ def emode_bitmap_calls(pool: str, category: int, ltv_zero: bool) -> list[Call]:
     """
     names = ["Collateral", "Borrowable", *(["Ltvzero"] if ltv_zero else [])]
     return [
-        _call(pool, f"getEModeCategory{name}Bitmap(uint8)", (category,), _UINT,
+        read_call(pool, f"getEModeCategory{name}Bitmap(uint8)", (category,), _UINT,
               f"Pool.getEModeCategory{name}Bitmap({category})")
         for name in names
     ]
@@ -163,7 +140,7 @@ def emode_bitmap_calls(pool: str, category: int, ltv_zero: bool) -> list[Call]:
 
 def price_call(oracle: str, source: str) -> Call:
     """``AaveOracle.getAssetPrice(source)``: how the Pool prices an e-mode category's price source."""
-    return _call(oracle, "getAssetPrice(address)", (source,), _UINT, f"AaveOracle.getAssetPrice({source})")
+    return read_call(oracle, "getAssetPrice(address)", (source,), _UINT, f"AaveOracle.getAssetPrice({source})")
 
 
 # Accounts.
@@ -171,26 +148,26 @@ def price_call(oracle: str, source: str) -> Call:
 def account_calls(pool: str, user: str) -> list[Call]:
     """getUserEMode, getUserConfiguration and getUserAccountData of one account."""
     return [
-        _call(pool, "getUserEMode(address)", (user,), _UINT, f"Pool.getUserEMode({user})"),
-        _call(pool, "getUserConfiguration(address)", (user,), _UINT, f"Pool.getUserConfiguration({user})"),
-        _call(pool, "getUserAccountData(address)", (user,), _account_data, f"Pool.getUserAccountData({user})"),
+        read_call(pool, "getUserEMode(address)", (user,), _UINT, f"Pool.getUserEMode({user})"),
+        read_call(pool, "getUserConfiguration(address)", (user,), _UINT, f"Pool.getUserConfiguration({user})"),
+        read_call(pool, "getUserAccountData(address)", (user,), _account_data, f"Pool.getUserAccountData({user})"),
     ]
 
 
 def collateral_calls(a_token: str, user: str) -> list[Call]:
     """aToken ``scaledBalanceOf``: what ``GenericLogic`` reads (the balance is computed from it)."""
-    return [_call(a_token, "scaledBalanceOf(address)", (user,), _UINT, f"aToken {a_token}.scaledBalanceOf({user})")]
+    return [read_call(a_token, "scaledBalanceOf(address)", (user,), _UINT, f"aToken {a_token}.scaledBalanceOf({user})")]
 
 
 def debt_calls(variable_token: str, stable_token: str | None, user: str) -> list[Call]:
     """Variable debt ``scaledBalanceOf``; stable debt ``balanceOf`` (what the Pool reads) and
     ``principalBalanceOf`` (its scaled twin), unless the reserve has no stable debt token (None)."""
-    calls = [_call(variable_token, "scaledBalanceOf(address)", (user,), _UINT,
+    calls = [read_call(variable_token, "scaledBalanceOf(address)", (user,), _UINT,
                    f"variableDebt {variable_token}.scaledBalanceOf({user})")]
     if stable_token is not None:
         calls += [
-            _call(stable_token, "balanceOf(address)", (user,), _UINT, f"stableDebt {stable_token}.balanceOf({user})"),
-            _call(stable_token, "principalBalanceOf(address)", (user,), _UINT,
+            read_call(stable_token, "balanceOf(address)", (user,), _UINT, f"stableDebt {stable_token}.balanceOf({user})"),
+            read_call(stable_token, "principalBalanceOf(address)", (user,), _UINT,
                   f"stableDebt {stable_token}.principalBalanceOf({user})"),
         ]
     return calls

@@ -10,13 +10,12 @@ which ``defirisk.chain.multicall`` turns into a failed result.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import eth_abi
 
-from defirisk.chain import Call, encode_call, selector
-from defirisk.errors import InvalidAddress
+from defirisk.chain import Call
+from defirisk.chain.multicall import read_call
 
 #: ``Comptroller.getAccountLiquidity`` answer: error code, liquidity, shortfall (base currency · 1e18).
 LIQUIDITY_FIELDS = ("error", "liquidity", "shortfall")
@@ -78,27 +77,6 @@ def _words(n: int) -> Callable[[bytes], tuple[int, ...]]:
     return decode
 
 
-@cache
-def _selector(signature: str) -> bytes:
-    return selector(signature)
-
-
-def _calldata(signature: str, args: tuple[Any, ...]) -> bytes:
-    """ABI calldata; a lone address argument (the per-account hot path) is padded directly."""
-    if signature.endswith("(address)"):
-        (address,) = args
-        raw = bytes.fromhex(address[2:])
-        if len(raw) != 20:
-            raise InvalidAddress(f"not an address: {address[:50]!r}")
-        return _selector(signature) + bytes(12) + raw
-    return encode_call(signature, args)
-
-
-def _call(target: str, signature: str, args: tuple[Any, ...], decoder: Callable[[bytes], Any], label: str,
-          allow_failure: bool = False) -> Call:
-    return Call(target, _calldata(signature, args), allow_failure=allow_failure, decoder=decoder, label=label)
-
-
 _COMPTROLLER_DECODERS: dict[str, Callable[[bytes], Any]] = {
     "getAllMarkets": _addresses, "oracle": _address, "closeFactorMantissa": _uint,
     "liquidationIncentiveMantissa": _uint, "liquidatorContract": _address, "vaiController": _address,
@@ -110,7 +88,7 @@ def comptroller_calls(comptroller: str) -> list[Call]:
     """``REQUIRED_COMPTROLLER`` then ``OPTIONAL_COMPTROLLER`` reads; all allowed to fail (the
     caller reports a failed required one as ``NotTheProtocol``)."""
     return [
-        _call(comptroller, f"{name}()", (), _COMPTROLLER_DECODERS[name], f"Comptroller.{name}", allow_failure=True)
+        read_call(comptroller, f"{name}()", (), _COMPTROLLER_DECODERS[name], f"Comptroller.{name}", allow_failure=True)
         for name in (*REQUIRED_COMPTROLLER, *OPTIONAL_COMPTROLLER)
     ]
 
@@ -126,20 +104,20 @@ def market_calls(comptroller: str, oracle: str, ctoken: str) -> dict[str, Call]:
     """
     c, m = comptroller, ctoken
     out = {
-        "market": _call(c, "markets(address)", (m,), _market, f"Comptroller.markets({m})"),
-        "comptroller": _call(m, "comptroller()", (), _address, f"cToken {m}.comptroller", allow_failure=True),
-        "decimals": _call(m, "decimals()", (), _uint, f"cToken {m}.decimals"),
-        "underlying": _call(m, "underlying()", (), _address, f"cToken {m}.underlying", allow_failure=True),
-        "price": _call(oracle, "getUnderlyingPrice(address)", (m,), _uint, f"oracle.getUnderlyingPrice({m})"),
+        "market": read_call(c, "markets(address)", (m,), _market, f"Comptroller.markets({m})"),
+        "comptroller": read_call(m, "comptroller()", (), _address, f"cToken {m}.comptroller", allow_failure=True),
+        "decimals": read_call(m, "decimals()", (), _uint, f"cToken {m}.decimals"),
+        "underlying": read_call(m, "underlying()", (), _address, f"cToken {m}.underlying", allow_failure=True),
+        "price": read_call(oracle, "getUnderlyingPrice(address)", (m,), _uint, f"oracle.getUnderlyingPrice({m})"),
     }
-    out |= {name: _call(m, f"{name}()", (), _uint, f"cToken {m}.{name}") for name in CTOKEN_UINTS}
-    out |= {name: _call(m, f"{name}()", (), _uint, f"cToken {m}.{name}", allow_failure=True)
+    out |= {name: read_call(m, f"{name}()", (), _uint, f"cToken {m}.{name}") for name in CTOKEN_UINTS}
+    out |= {name: read_call(m, f"{name}()", (), _uint, f"cToken {m}.{name}", allow_failure=True)
             for name in OPTIONAL_CTOKEN_UINTS}
-    out |= {name: _call(c, f"{name}(address)", (m,), decoder, f"Comptroller.{name}({m})", allow_failure=True)
+    out |= {name: read_call(c, f"{name}(address)", (m,), decoder, f"Comptroller.{name}({m})", allow_failure=True)
             for name, decoder in (("borrowCaps", _uint), ("supplyCaps", _uint), ("mintGuardianPaused", _bool),
                                   ("borrowGuardianPaused", _bool), ("isDeprecated", _bool),
                                   ("isForcedLiquidationEnabled", _bool))}
-    out |= {f"{action}Paused": _call(c, "actionPaused(address,uint8)", (m, code), _bool,
+    out |= {f"{action}Paused": read_call(c, "actionPaused(address,uint8)", (m, code), _bool,
                                      f"Comptroller.actionPaused({m},{action})", allow_failure=True)
             for action, code in VENUS_ACTIONS.items()}
     return out
@@ -147,12 +125,12 @@ def market_calls(comptroller: str, oracle: str, ctoken: str) -> dict[str, Call]:
 
 def treasury_percent_call(liquidator: str) -> Call:
     """Venus ``Liquidator.treasuryPercentMantissa()``: the treasury's share of seized vTokens × incentive."""
-    return _call(liquidator, "treasuryPercentMantissa()", (), _uint, f"Liquidator {liquidator}.treasuryPercentMantissa")
+    return read_call(liquidator, "treasuryPercentMantissa()", (), _uint, f"Liquidator {liquidator}.treasuryPercentMantissa")
 
 
 def vai_address_call(vai_controller: str) -> Call:
     """Venus ``VAIController.getVAIAddress()``: the VAI token whose minted debt counts as borrow."""
-    return _call(vai_controller, "getVAIAddress()", (), _address, f"VAIController {vai_controller}.getVAIAddress")
+    return read_call(vai_controller, "getVAIAddress()", (), _address, f"VAIController {vai_controller}.getVAIAddress")
 
 
 # Accounts.
@@ -160,17 +138,17 @@ def vai_address_call(vai_controller: str) -> Call:
 def account_calls(comptroller: str, account: str, vai_controller: str | None) -> list[Call]:
     """``getAssetsIn``, ``getAccountLiquidity`` and, with a VAI controller, ``getVAIRepayAmount``."""
     out = [
-        _call(comptroller, "getAssetsIn(address)", (account,), _addresses, f"Comptroller.getAssetsIn({account})"),
-        _call(comptroller, "getAccountLiquidity(address)", (account,), _words(3),
+        read_call(comptroller, "getAssetsIn(address)", (account,), _addresses, f"Comptroller.getAssetsIn({account})"),
+        read_call(comptroller, "getAccountLiquidity(address)", (account,), _words(3),
               f"Comptroller.getAccountLiquidity({account})"),
     ]
     if vai_controller is not None:
-        out.append(_call(vai_controller, "getVAIRepayAmount(address)", (account,), _uint,
+        out.append(read_call(vai_controller, "getVAIRepayAmount(address)", (account,), _uint,
                          f"VAIController.getVAIRepayAmount({account})"))
     return out
 
 
 def snapshot_call(ctoken: str, account: str) -> Call:
     """``getAccountSnapshot(account)``: error, cToken balance, ``borrowBalanceStored``, ``exchangeRateStored``."""
-    return _call(ctoken, "getAccountSnapshot(address)", (account,), _words(4),
+    return read_call(ctoken, "getAccountSnapshot(address)", (account,), _words(4),
                  f"cToken {ctoken}.getAccountSnapshot({account})")
